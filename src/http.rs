@@ -1,0 +1,719 @@
+//! HTTP client: one pooled reqwest client with Basic, Digest (RFC 7616, MD5/qop=auth) or Bearer
+//! authentication, a response-size cap, per-request timeouts, no automatic redirects, the scope
+//! guard that refuses writes outside the run's scratch collections, and credential redaction.
+
+use md5::{Digest as _, Md5};
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthKind {
+    /// Answer whatever challenge the server sends (Basic or Digest).
+    Auto,
+    Basic,
+    Digest,
+    Bearer,
+    None,
+}
+
+/// A secret that never prints.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: String) -> Self {
+        Secret(s)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+pub struct ClientConfig {
+    pub user: Option<String>,
+    pub password: Option<Secret>,
+    pub auth: AuthKind,
+    pub insecure: bool,
+    pub ca_cert: Option<std::path::PathBuf>,
+    pub timeout: Duration,
+    pub max_body: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn new(method: &str, url: Url) -> Self {
+        Request {
+            method: method.to_string(),
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, k: &str, v: &str) -> Self {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+
+    /// Set an XML body with the right Content-Type (some servers answer 415 without it).
+    pub fn xml(mut self, body: &str) -> Self {
+        self.headers.push((
+            "Content-Type".into(),
+            "application/xml; charset=utf-8".into(),
+        ));
+        self.body = Some(body.as_bytes().to_vec());
+        self
+    }
+
+    pub fn get_header(&self, k: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl Response {
+    pub fn header(&self, k: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn header_all(&self, k: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    pub fn text(&self) -> Result<&str, String> {
+        std::str::from_utf8(&self.body).map_err(|e| {
+            format!(
+                "response body is not valid UTF-8 (at byte {})",
+                e.valid_up_to()
+            )
+        })
+    }
+}
+
+/// Writes are refused unless they target one of these collection paths (or below them).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Decoded paths with a trailing slash.
+    allowed: Vec<String>,
+}
+
+const WRITE_METHODS: &[&str] = &[
+    "PUT",
+    "DELETE",
+    "MKCALENDAR",
+    "MKCOL",
+    "PROPPATCH",
+    "MOVE",
+    "COPY",
+    "POST",
+    "LOCK",
+    "UNLOCK",
+    "ACL",
+];
+
+impl Scope {
+    pub fn new(collections: &[&Url]) -> Scope {
+        Scope {
+            allowed: collections
+                .iter()
+                .filter_map(|u| decoded_path(u.path()).ok())
+                .map(|p| if p.ends_with('/') { p } else { format!("{p}/") })
+                .collect(),
+        }
+    }
+
+    /// Refuse a writing request whose target (or Destination) is outside the scope.
+    pub fn check(&self, origin: &Url, req: &Request) -> Result<(), String> {
+        if !WRITE_METHODS.contains(&req.method.to_ascii_uppercase().as_str()) {
+            return Ok(());
+        }
+        self.check_url(origin, &req.url, &req.method)?;
+        if let Some(d) = req.get_header("Destination") {
+            let dest = origin.join(d).map_err(|e| {
+                format!(
+                    "scope guard refused {}: bad Destination {d:?}: {e}",
+                    req.method
+                )
+            })?;
+            self.check_url(origin, &dest, "Destination of")?;
+        }
+        Ok(())
+    }
+
+    fn check_url(&self, origin: &Url, u: &Url, what: &str) -> Result<(), String> {
+        if u.scheme() != origin.scheme()
+            || u.host_str() != origin.host_str()
+            || u.port_or_known_default() != origin.port_or_known_default()
+        {
+            return Err(format!(
+                "scope guard refused {what} {u}: another origin than the server under test"
+            ));
+        }
+        let p =
+            decoded_path(u.path()).map_err(|e| format!("scope guard refused {what} {u}: {e}"))?;
+        let with_slash = if p.ends_with('/') {
+            p.clone()
+        } else {
+            format!("{p}/")
+        };
+        if self
+            .allowed
+            .iter()
+            .any(|a| with_slash.starts_with(a.as_str()))
+        {
+            Ok(())
+        } else {
+            Err(format!(
+                "scope guard refused {what} {}: outside this scenario's scratch collections",
+                u.path()
+            ))
+        }
+    }
+}
+
+/// Percent-decode a path and refuse dot segments and encoded slashes that could escape a prefix.
+fn decoded_path(path: &str) -> Result<String, String> {
+    let lower = path.to_ascii_lowercase();
+    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
+        return Err("encoded slash in path".into());
+    }
+    let d = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .map_err(|_| "path is not UTF-8 after decoding".to_string())?;
+    if d.split('/').any(|s| s == ".." || s == ".") {
+        return Err("dot segment in path".into());
+    }
+    Ok(d.into_owned())
+}
+
+/// Failure of one HTTP exchange, already phrased for a user.
+#[derive(Debug)]
+pub struct HttpError(pub String);
+
+impl std::fmt::Display for HttpError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DigestChallenge {
+    realm: String,
+    nonce: String,
+    opaque: Option<String>,
+    qop_auth: bool,
+    nc: u32,
+}
+
+pub struct Client {
+    inner: reqwest::Client,
+    cfg: ClientConfig,
+    /// Learnt from the first challenge in `auto` mode: true = digest, false = basic.
+    learnt: Mutex<Option<bool>>,
+    digest: Mutex<Option<DigestChallenge>>,
+}
+
+impl Client {
+    pub fn new(cfg: ClientConfig) -> Result<Client, String> {
+        let mut b = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .pool_max_idle_per_host(8)
+            .user_agent(concat!("caldav-conformance/", env!("CARGO_PKG_VERSION")));
+        if cfg.insecure {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        if let Some(ca) = &cfg.ca_cert {
+            let pem = std::fs::read(ca)
+                .map_err(|e| format!("cannot read --ca-cert {}: {e}", ca.display()))?;
+            let cert = reqwest::Certificate::from_pem(&pem)
+                .map_err(|e| format!("--ca-cert {} is not a PEM certificate: {e}", ca.display()))?;
+            b = b.add_root_certificate(cert);
+        }
+        let inner = b
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Client {
+            inner,
+            cfg,
+            learnt: Mutex::new(None),
+            digest: Mutex::new(None),
+        })
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.cfg.timeout
+    }
+
+    /// The password, to redact it from any text the suite prints.
+    pub fn redact(&self, text: &str) -> String {
+        match &self.cfg.password {
+            Some(p) if p.expose().len() >= 3 => text.replace(p.expose(), "[redacted]"),
+            _ => text.to_string(),
+        }
+    }
+
+    fn has_credentials(&self) -> bool {
+        self.cfg.user.is_some() && self.cfg.password.is_some()
+            || self.cfg.auth == AuthKind::Bearer && self.cfg.password.is_some()
+    }
+
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The Authorization header to send preemptively, if the scheme is known.
+    fn authorization(&self, req: &Request) -> Option<String> {
+        let pass = self.cfg.password.as_ref()?;
+        let mode = match self.cfg.auth {
+            AuthKind::None => return None,
+            AuthKind::Bearer => return Some(format!("Bearer {}", pass.expose())),
+            AuthKind::Basic => false,
+            AuthKind::Digest => true,
+            AuthKind::Auto => (*Self::lock(&self.learnt))?,
+        };
+        let user = self.cfg.user.as_deref()?;
+        if !mode {
+            use base64_lite::encode;
+            return Some(format!(
+                "Basic {}",
+                encode(&format!("{user}:{}", pass.expose()))
+            ));
+        }
+        let mut g = Self::lock(&self.digest);
+        let ch = g.as_mut()?;
+        ch.nc += 1;
+        Some(digest_header(
+            ch,
+            user,
+            pass.expose(),
+            &req.method,
+            &request_uri(&req.url),
+        ))
+    }
+
+    /// Send a request; answer one authentication challenge; cap and time-limit the body.
+    pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let first = self.send_once(req, self.authorization(req)).await?;
+        if first.status != 401 || !self.has_credentials() {
+            return Ok(first);
+        }
+        let challenges = first.header_all("WWW-Authenticate");
+        let digest = challenges
+            .iter()
+            .find(|c| c.trim_start().to_ascii_lowercase().starts_with("digest"));
+        let basic = challenges
+            .iter()
+            .any(|c| c.trim_start().to_ascii_lowercase().starts_with("basic"));
+        let use_digest = match self.cfg.auth {
+            AuthKind::Digest => true,
+            AuthKind::Basic | AuthKind::Bearer | AuthKind::None => return Ok(first),
+            AuthKind::Auto => {
+                if digest.is_some() {
+                    true
+                } else if basic {
+                    false
+                } else {
+                    return Ok(first);
+                }
+            }
+        };
+        if use_digest {
+            let Some(c) = digest.and_then(|c| parse_digest_challenge(c)) else {
+                return Ok(first);
+            };
+            *Self::lock(&self.digest) = Some(c);
+        }
+        let already = *Self::lock(&self.learnt);
+        if self.cfg.auth == AuthKind::Auto {
+            *Self::lock(&self.learnt) = Some(use_digest);
+        }
+        // A Basic 401 with Basic already sent means wrong credentials: do not retry.
+        if !use_digest && already == Some(false) {
+            return Ok(first);
+        }
+        self.send_once(req, self.authorization(req)).await
+    }
+
+    async fn send_once(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| HttpError(format!("invalid method {:?}", req.method)))?;
+        let mut headers = HeaderMap::new();
+        for (k, v) in &req.headers {
+            let name = HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| HttpError(format!("invalid header name {k:?}")))?;
+            let val = HeaderValue::from_str(v)
+                .map_err(|_| HttpError(format!("invalid value for header {k}")))?;
+            headers.append(name, val);
+        }
+        if let Some(a) = auth {
+            let mut v = HeaderValue::from_str(&a).map_err(|_| {
+                HttpError("credentials hold characters not allowed in a header".into())
+            })?;
+            v.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
+        let mut rb = self.inner.request(method, req.url.clone()).headers(headers);
+        if let Some(b) = &req.body {
+            rb = rb.body(b.clone());
+        }
+        let started = std::time::Instant::now();
+        let fut = async {
+            let mut resp = rb.send().await.map_err(|e| describe(&e, &req.url))?;
+            let status = resp.status().as_u16();
+            let headers: Vec<(String, String)> = resp
+                .headers()
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.to_string(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            if let Some(len) = resp.content_length() {
+                if len > self.cfg.max_body {
+                    return Err(HttpError(format!(
+                        "response body of {len} bytes exceeds the {} byte cap (--max-body)",
+                        self.cfg.max_body
+                    )));
+                }
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e, &req.url))? {
+                if body.len() as u64 + chunk.len() as u64 > self.cfg.max_body {
+                    return Err(HttpError(format!(
+                        "response body exceeds the {} byte cap (--max-body)",
+                        self.cfg.max_body
+                    )));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(Response {
+                status,
+                headers,
+                body,
+                elapsed: started.elapsed(),
+            })
+        };
+        match tokio::time::timeout(self.cfg.timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(HttpError(format!(
+                "{} {} timed out after {:?} (--timeout)",
+                req.method, req.url, self.cfg.timeout
+            ))),
+        }
+    }
+}
+
+fn describe(e: &reqwest::Error, url: &Url) -> HttpError {
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let _ = write!(msg, ": {s}");
+        src = s.source();
+    }
+    let hint = if e.is_timeout() {
+        " (the server did not answer within --timeout)"
+    } else if e.is_connect() {
+        if msg.contains("certificate") || msg.contains("Certificate") {
+            " (TLS certificate not trusted: pass --ca-cert FILE or --insecure)"
+        } else {
+            " (is the server running and the URL right?)"
+        }
+    } else {
+        ""
+    };
+    HttpError(format!("request to {url} failed: {msg}{hint}"))
+}
+
+fn request_uri(u: &Url) -> String {
+    match u.query() {
+        Some(q) => format!("{}?{q}", u.path()),
+        None => u.path().to_string(),
+    }
+}
+
+fn md5_hex(s: &str) -> String {
+    let d = Md5::digest(s.as_bytes());
+    d.iter().fold(String::new(), |mut acc, b| {
+        let _ = write!(acc, "{b:02x}");
+        acc
+    })
+}
+
+fn parse_digest_challenge(h: &str) -> Option<DigestChallenge> {
+    let rest = h.trim_start().get(6..)?;
+    let mut realm = None;
+    let mut nonce = None;
+    let mut opaque = None;
+    let mut qop_auth = false;
+    for (k, v) in auth_params(rest) {
+        match k.to_ascii_lowercase().as_str() {
+            "realm" => realm = Some(v),
+            "nonce" => nonce = Some(v),
+            "opaque" => opaque = Some(v),
+            "qop" => qop_auth = v.split(',').any(|q| q.trim() == "auth"),
+            "algorithm" if !v.eq_ignore_ascii_case("md5") => return None,
+            _ => {}
+        }
+    }
+    Some(DigestChallenge {
+        realm: realm?,
+        nonce: nonce?,
+        opaque,
+        qop_auth,
+        nc: 0,
+    })
+}
+
+/// Split `a="x, y", b=z` into pairs, honouring quotes.
+fn auth_params(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut chars = s.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' {
+                break;
+            }
+            key.push(c);
+            chars.next();
+        }
+        if chars.next().is_none() {
+            break;
+        }
+        let mut val = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => {
+                        if let Some(n) = chars.next() {
+                            val.push(n)
+                        }
+                    }
+                    '"' => break,
+                    _ => val.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                val.push(c);
+                chars.next();
+            }
+        }
+        out.push((key.trim().to_string(), val.trim().to_string()));
+    }
+    out
+}
+
+fn digest_header(c: &DigestChallenge, user: &str, pass: &str, method: &str, uri: &str) -> String {
+    let ha1 = md5_hex(&format!("{user}:{}:{pass}", c.realm));
+    let ha2 = md5_hex(&format!("{method}:{uri}"));
+    let cnonce = md5_hex(&format!("{}{}", c.nonce, c.nc));
+    let cnonce = &cnonce[..16];
+    let nc = format!("{:08x}", c.nc);
+    let (response, qop) = if c.qop_auth {
+        (
+            md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", c.nonce)),
+            format!(", qop=auth, nc={nc}, cnonce=\"{cnonce}\""),
+        )
+    } else {
+        (md5_hex(&format!("{ha1}:{}:{ha2}", c.nonce)), String::new())
+    };
+    let mut h = format!(
+        "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm=MD5, response=\"{response}\"{qop}",
+        c.realm, c.nonce
+    );
+    if let Some(o) = &c.opaque {
+        let _ = write!(h, ", opaque=\"{o}\"");
+    }
+    h
+}
+
+/// Minimal standard base64 (RFC 4648) for Basic credentials.
+mod base64_lite {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    pub fn encode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+        for chunk in b.chunks(3) {
+            let n = (u32::from(chunk[0]) << 16)
+                | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+                | u32::from(*chunk.get(2).unwrap_or(&0));
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Render a request and response for a failure report; credentials are never included.
+pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usize) -> String {
+    let mut s = format!("> {} {}\n", req.method, req.url);
+    for (k, v) in &req.headers {
+        let _ = writeln!(s, "> {k}: {v}");
+    }
+    if client.has_credentials() {
+        let _ = writeln!(s, "> Authorization: [redacted]");
+    }
+    if let Some(b) = &req.body {
+        s.push_str(&indent(
+            &truncate(&String::from_utf8_lossy(b), limit),
+            ">   ",
+        ));
+    }
+    if let Some(r) = resp {
+        let _ = writeln!(s, "< {} ({} ms)", r.status, r.elapsed.as_millis());
+        for (k, v) in &r.headers {
+            let v = if k.eq_ignore_ascii_case("www-authenticate")
+                || k.eq_ignore_ascii_case("set-cookie")
+            {
+                "[redacted]"
+            } else {
+                v
+            };
+            let _ = writeln!(s, "< {k}: {v}");
+        }
+        s.push_str(&indent(
+            &truncate(&String::from_utf8_lossy(&r.body), limit),
+            "<   ",
+        ));
+    }
+    client.redact(&s)
+}
+
+fn truncate(s: &str, limit: usize) -> String {
+    if s.len() <= limit {
+        return s.to_string();
+    }
+    let mut end = limit;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &s[..end], s.len() - end)
+}
+
+fn indent(s: &str, prefix: &str) -> String {
+    let mut out = String::new();
+    for l in s.lines() {
+        let _ = writeln!(out, "{prefix}{}", l.trim_end_matches('\r'));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        assert_eq!(base64_lite::encode(""), "");
+        assert_eq!(base64_lite::encode("f"), "Zg==");
+        assert_eq!(base64_lite::encode("fo"), "Zm8=");
+        assert_eq!(base64_lite::encode("foo"), "Zm9v");
+        assert_eq!(base64_lite::encode("foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn digest_rfc2617_example() {
+        // RFC 2617 §3.5 worked example.
+        let c = DigestChallenge {
+            realm: "testrealm@host.com".into(),
+            nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093".into(),
+            opaque: Some("5ccc069c403ebaf9f0171e9517f40e41".into()),
+            qop_auth: true,
+            nc: 1,
+        };
+        let ha1 = md5_hex("Mufasa:testrealm@host.com:Circle Of Life");
+        let ha2 = md5_hex("GET:/dir/index.html");
+        let expect = md5_hex(&format!(
+            "{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:00000001:0a4f113b:auth:{ha2}"
+        ));
+        assert_eq!(expect, "6629fae49393a05397450978507c4ef1");
+        let h = digest_header(&c, "Mufasa", "Circle Of Life", "GET", "/dir/index.html");
+        assert!(h.contains("nc=00000001") && h.contains("opaque="));
+        let p = parse_digest_challenge(
+            r#"Digest realm="a, b", qop="auth,auth-int", nonce="n1", opaque="o""#,
+        )
+        .unwrap();
+        assert_eq!(
+            (p.realm.as_str(), p.nonce.as_str(), p.qop_auth),
+            ("a, b", "n1", true)
+        );
+    }
+
+    #[test]
+    fn scope_guard_refuses_escapes() {
+        let origin = Url::parse("http://h:1/").unwrap();
+        let cal = Url::parse("http://h:1/home/ccf-1-1/").unwrap();
+        let s = Scope::new(&[&cal]);
+        let ok = Request::new("PUT", Url::parse("http://h:1/home/ccf-1-1/a.ics").unwrap());
+        assert!(s.check(&origin, &ok).is_ok());
+        for bad in [
+            "http://h:1/home/other/a.ics",
+            "http://h:1/home/ccf-1-1/%2e%2e/x.ics",
+            "http://h:1/home/ccf-1-1%2f..%2fx",
+            "http://other:1/home/ccf-1-1/a.ics",
+            "https://h:1/home/ccf-1-1/a.ics",
+            "http://h:1/home/ccf-1-10/a.ics",
+        ] {
+            let r = Request::new("DELETE", Url::parse(bad).unwrap());
+            assert!(s.check(&origin, &r).is_err(), "{bad}");
+        }
+        let mv = ok.clone().header("Destination", "http://h:1/home/x.ics");
+        let mv = Request {
+            method: "MOVE".into(),
+            ..mv
+        };
+        assert!(s.check(&origin, &mv).is_err());
+        let get = Request::new("GET", Url::parse("http://h:1/anything").unwrap());
+        assert!(s.check(&origin, &get).is_ok());
+    }
+}

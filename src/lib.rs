@@ -1,0 +1,12 @@
+//! caldav-conformance: a CalDAV protocol conformance test suite. The binary (`main.rs`) wires
+//! these modules together; each owns one job.
+
+pub mod discovery; // finding the principal, home and features of the server under test
+pub mod http; // HTTP client, authentication, caps, scope guard, redaction
+pub mod ical; // iCalendar normalisation
+pub mod matching; // expectations against responses, path-addressed diffs
+pub mod report; // JUnit and JSON results
+pub mod runner; // running one scenario in its scratch calendar
+pub mod scenario; // the YAML scenario model and its loading
+pub mod template; // variable substitution
+pub mod xml; // namespace-aware XML and the multistatus model

@@ -1,0 +1,716 @@
+//! Matching and diffing: compares a response with a step's expectations and reports every
+//! difference addressed by path (`response[href=/cal/a.ics]/propstat[200]/prop/D:getetag`),
+//! plus canonical renderings of both sides for a unified diff made with `similar`.
+
+use crate::ical;
+use crate::scenario::{IcalExpect, MultistatusExpect, ValueMatch};
+use crate::template;
+use crate::xml::{self, Element, Multistatus, QName};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// One difference between expectation and response.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diff {
+    pub path: String,
+    pub expected: String,
+    pub got: String,
+}
+
+impl std::fmt::Display for Diff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, got {}",
+            self.path, self.expected, self.got
+        )
+    }
+}
+
+/// What expectations are evaluated against.
+pub struct Ctx<'a> {
+    pub vars: &'a BTreeMap<String, String>,
+    pub fixtures: &'a Path,
+}
+
+impl Ctx<'_> {
+    pub fn render(&self, s: &str) -> String {
+        template::render(s, self.vars)
+    }
+
+    /// Resolve a scenario href: relative ones are relative to `{calendar}`.
+    pub fn href(&self, s: &str) -> String {
+        let r = self.render(s);
+        if r.starts_with('/') || r.starts_with("http://") || r.starts_with("https://") {
+            r
+        } else {
+            format!(
+                "{}{r}",
+                self.vars.get("calendar").map(String::as_str).unwrap_or("/")
+            )
+        }
+    }
+}
+
+/// The value found in a response.
+#[derive(Clone, Copy)]
+pub enum Actual<'a> {
+    Text(&'a str),
+    Elem(&'a Element),
+}
+
+impl Actual<'_> {
+    fn text(&self) -> String {
+        match self {
+            Actual::Text(t) => t.to_string(),
+            Actual::Elem(e) => e.deep_text(),
+        }
+    }
+
+    fn repr(&self) -> String {
+        match self {
+            Actual::Text(t) => quote(t),
+            Actual::Elem(e) => quote(&e.value_repr()),
+        }
+    }
+}
+
+fn quote(s: &str) -> String {
+    let one_line = s.replace("\r\n", "\n");
+    if one_line.len() > 200 || one_line.contains('\n') {
+        let first = one_line.lines().next().unwrap_or_default();
+        format!("{:?}… ({} lines)", first, one_line.lines().count())
+    } else {
+        format!("{one_line:?}")
+    }
+}
+
+/// A short rendering of a matcher, for messages and the canonical expected form.
+pub fn describe(m: &ValueMatch, ctx: &Ctx) -> String {
+    match m {
+        ValueMatch::Text(t) if t == "any" => "(any value)".into(),
+        ValueMatch::Text(t) if t == "absent" => "(absent)".into(),
+        ValueMatch::Text(t) => quote(&ctx.render(t)),
+        ValueMatch::Rule(r) => {
+            let mut parts = Vec::new();
+            if let Some(e) = &r.equals {
+                parts.push(quote(&ctx.render(e)));
+            }
+            if let Some(e) = &r.regex {
+                parts.push(format!(
+                    "matching /{}/",
+                    template::render_regex(e, ctx.vars)
+                ));
+            }
+            if let Some(e) = &r.contains {
+                parts.push(format!("containing {}", quote(&ctx.render(e))));
+            }
+            if let Some(e) = &r.href {
+                parts.push(format!("href {}", xml::normalize_href(&ctx.href(e))));
+            }
+            if !r.has.is_empty() {
+                parts.push(format!("with <{}>", r.has.join("> <")));
+            }
+            if !r.lacks.is_empty() {
+                parts.push(format!("without <{}>", r.lacks.join("> <")));
+            }
+            if r.ical.is_some() {
+                parts.push("iCalendar data".into());
+            }
+            if let Some(e) = &r.not {
+                parts.push(format!("not {}", quote(&ctx.render(e))));
+            }
+            if parts.is_empty() {
+                "(any value)".into()
+            } else {
+                parts.join(", ")
+            }
+        }
+    }
+}
+
+/// Match one value. `actual` is None when the value is missing.
+pub fn match_value(
+    path: &str,
+    m: &ValueMatch,
+    actual: Option<Actual>,
+    ctx: &Ctx,
+    diffs: &mut Vec<Diff>,
+) {
+    let mut fail = |expected: String, got: String| {
+        diffs.push(Diff {
+            path: path.to_string(),
+            expected,
+            got,
+        })
+    };
+    let expect_absent = matches!(m, ValueMatch::Text(t) if t == "absent");
+    let Some(a) = actual else {
+        if !expect_absent {
+            fail(describe(m, ctx), "(missing)".into());
+        }
+        return;
+    };
+    match m {
+        ValueMatch::Text(t) if t == "any" => {}
+        ValueMatch::Text(t) if t == "absent" => fail("(absent)".into(), a.repr()),
+        ValueMatch::Text(t) => {
+            let want = ctx.render(t);
+            if a.text() != want {
+                fail(quote(&want), a.repr());
+            }
+        }
+        ValueMatch::Rule(r) => {
+            let text = a.text();
+            if let Some(e) = &r.equals {
+                let want = ctx.render(e);
+                if text != want {
+                    fail(quote(&want), a.repr());
+                }
+            }
+            if let Some(e) = &r.regex {
+                let pat = template::render_regex(e, ctx.vars);
+                match regex::Regex::new(&pat) {
+                    Ok(re) if re.is_match(&text) => {}
+                    Ok(_) => fail(format!("a value matching /{pat}/"), a.repr()),
+                    Err(err) => fail(format!("a valid regex /{pat}/"), err.to_string()),
+                }
+            }
+            if let Some(e) = &r.contains {
+                let want = ctx.render(e);
+                if !text.contains(&want) {
+                    fail(format!("a value containing {}", quote(&want)), a.repr());
+                }
+            }
+            if let Some(e) = &r.not {
+                let other = ctx.render(e);
+                if text == other {
+                    fail(format!("a value other than {}", quote(&other)), a.repr());
+                }
+            }
+            if let Some(h) = &r.href {
+                let want = xml::normalize_href(&ctx.href(h));
+                let got: Vec<String> = match a {
+                    Actual::Text(t) => vec![xml::normalize_href(t)],
+                    Actual::Elem(e) => hrefs_in(e),
+                };
+                if !got.contains(&want) {
+                    fail(format!("href {want}"), format!("{got:?}"));
+                }
+            }
+            if !r.has.is_empty() || !r.lacks.is_empty() {
+                let names: Vec<QName> = match a {
+                    Actual::Elem(e) => e.children.iter().map(|c| c.name.clone()).collect(),
+                    Actual::Text(_) => Vec::new(),
+                };
+                for h in &r.has {
+                    if let Ok(q) = QName::parse(h) {
+                        if !names.contains(&q) {
+                            fail(format!("<{q}> inside"), a.repr());
+                        }
+                    }
+                }
+                for h in &r.lacks {
+                    if let Ok(q) = QName::parse(h) {
+                        if names.contains(&q) {
+                            fail(format!("no <{q}> inside"), a.repr());
+                        }
+                    }
+                }
+            }
+            if let Some(ic) = &r.ical {
+                match_ical(path, ic, &text, ctx, diffs);
+            }
+        }
+    }
+}
+
+/// The DAV:href values at or below an element, normalised.
+fn hrefs_in(e: &Element) -> Vec<String> {
+    let href = QName::new(xml::DAV, "href");
+    if e.name == href {
+        return vec![xml::normalize_href(&e.deep_text())];
+    }
+    let mut v: Vec<String> = e.children.iter().flat_map(hrefs_in).collect();
+    if v.is_empty() && e.name != href && e.children.is_empty() && !e.text.trim().is_empty() {
+        v.push(xml::normalize_href(&e.text));
+    }
+    v
+}
+
+/// Canonical one-value-per-line rendering of a multistatus, for the unified diff.
+pub fn canonical_multistatus(ms: &Multistatus) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    for r in &ms.responses {
+        let base = format!("response[href={}]", r.href);
+        if let Some(s) = r.status {
+            lines.push(format!("{base}/status: {s}"));
+        }
+        for ps in &r.propstats {
+            for p in &ps.props {
+                lines.push(format!(
+                    "{base}/propstat[{}]/prop/{}: {}",
+                    ps.status,
+                    p.name,
+                    quote(&p.value_repr())
+                ));
+            }
+        }
+    }
+    lines.sort();
+    if let Some(t) = &ms.sync_token {
+        lines.push(format!("sync-token: {}", quote(t)));
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Compare a multistatus with its expectation. Returns the canonical expected form.
+pub fn match_multistatus(
+    exp: &MultistatusExpect,
+    ms: &Multistatus,
+    ctx: &Ctx,
+    diffs: &mut Vec<Diff>,
+) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut listed = Vec::new();
+    for r in &exp.responses {
+        let want = xml::normalize_href(&ctx.href(&r.href));
+        listed.push(want.clone());
+        let base = format!("response[href={want}]");
+        let Some(got) = ms.responses.iter().find(|x| x.href == want) else {
+            diffs.push(Diff {
+                path: base.clone(),
+                expected: "a DAV:response for this href".into(),
+                got: "(missing)".into(),
+            });
+            lines.push(format!("{base}: (present)"));
+            continue;
+        };
+        if let Some(s) = &r.status {
+            lines.push(format!("{base}/status: {s}"));
+            match got.status {
+                Some(code) if s.matches(code) => {}
+                Some(code) => diffs.push(Diff {
+                    path: format!("{base}/status"),
+                    expected: s.to_string(),
+                    got: code.to_string(),
+                }),
+                None => diffs.push(Diff {
+                    path: format!("{base}/status"),
+                    expected: format!("a bare DAV:status {s}"),
+                    got: format!(
+                        "(none; propstat {:?})",
+                        got.propstats.iter().map(|p| p.status).collect::<Vec<_>>()
+                    ),
+                }),
+            }
+        }
+        let mut entries: Vec<(u16, String, ValueMatch)> = r
+            .props
+            .iter()
+            .map(|(k, v)| (200, k.clone(), v.clone()))
+            .collect();
+        for (code, pl) in &r.propstat {
+            entries.extend(pl.entries().into_iter().map(|(k, v)| (*code, k, v)));
+        }
+        for (code, name, m) in &entries {
+            let Ok(q) = QName::parse(name) else { continue };
+            let path = format!("{base}/propstat[{code}]/prop/{q}");
+            lines.push(format!("{path}: {}", describe(m, ctx)));
+            let in_ps = got
+                .propstats
+                .iter()
+                .filter(|p| p.status == *code)
+                .find_map(|p| p.props.iter().find(|e| e.name == q));
+            match in_ps {
+                Some(e) => match_value(&path, m, Some(Actual::Elem(e)), ctx, diffs),
+                None => {
+                    if matches!(m, ValueMatch::Text(t) if t == "absent") {
+                        continue;
+                    }
+                    let elsewhere = got.prop(&q).map(|(s, _)| s);
+                    diffs.push(Diff {
+                        path,
+                        expected: describe(m, ctx),
+                        got: match elsewhere {
+                            Some(s) => format!("(missing; the property is in propstat[{s}])"),
+                            None => "(missing)".into(),
+                        },
+                    });
+                }
+            }
+        }
+        if r.props_exact {
+            let allowed: Vec<QName> = entries
+                .iter()
+                .filter(|(c, _, _)| *c == 200)
+                .filter_map(|(_, n, _)| QName::parse(n).ok())
+                .collect();
+            for ps in got.propstats.iter().filter(|p| p.status == 200) {
+                for p in &ps.props {
+                    if !allowed.contains(&p.name) {
+                        diffs.push(Diff {
+                            path: format!("{base}/propstat[200]/prop/{}", p.name),
+                            expected: "(absent: props_exact)".into(),
+                            got: quote(&p.value_repr()),
+                        });
+                    }
+                }
+            }
+        }
+    }
+    if exp.exact {
+        for r in &ms.responses {
+            if !listed.contains(&r.href) {
+                diffs.push(Diff {
+                    path: format!("response[href={}]", r.href),
+                    expected: "(absent: exact response set)".into(),
+                    got: "present".into(),
+                });
+            }
+        }
+    }
+    for a in &exp.absent {
+        let want = xml::normalize_href(&ctx.href(a));
+        lines.push(format!("response[href={want}]: (absent)"));
+        if ms.responses.iter().any(|r| r.href == want) {
+            diffs.push(Diff {
+                path: format!("response[href={want}]"),
+                expected: "(absent)".into(),
+                got: "present".into(),
+            });
+        }
+    }
+    if let Some(n) = exp.count {
+        lines.push(format!("count: {n}"));
+        if ms.responses.len() != n {
+            diffs.push(Diff {
+                path: "multistatus/count(response)".into(),
+                expected: n.to_string(),
+                got: ms.responses.len().to_string(),
+            });
+        }
+    }
+    lines.sort();
+    if let Some(m) = &exp.sync_token {
+        lines.push(format!("sync-token: {}", describe(m, ctx)));
+        match_value(
+            "multistatus/sync-token",
+            m,
+            ms.sync_token.as_deref().map(Actual::Text),
+            ctx,
+            diffs,
+        );
+    }
+    lines.join("\n") + "\n"
+}
+
+/// Compare iCalendar text with its expectation. Returns (expected, actual) canonical forms
+/// when a whole-calendar comparison was asked for.
+pub fn match_ical(
+    prefix: &str,
+    exp: &IcalExpect,
+    text: &str,
+    ctx: &Ctx,
+    diffs: &mut Vec<Diff>,
+) -> Option<(String, String)> {
+    let at = |p: &str| {
+        if prefix.is_empty() {
+            p.to_string()
+        } else {
+            format!("{prefix}/{p}")
+        }
+    };
+    let cal = match ical::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            diffs.push(Diff {
+                path: at("VCALENDAR"),
+                expected: "valid iCalendar data".into(),
+                got: e,
+            });
+            return None;
+        }
+    };
+    let ignore = ical::ignore_list(exp.ignore.as_ref());
+    let mut canon = None;
+    let whole = match (&exp.equals, &exp.equals_fixture) {
+        (Some(t), _) => Some(Ok(ctx.render(t))),
+        (None, Some(f)) => {
+            Some(crate::scenario::read_fixture(ctx.fixtures, f).map(|t| ctx.render(&t)))
+        }
+        _ => None,
+    };
+    if let Some(w) = whole {
+        match w.and_then(|t| ical::parse(&t).map_err(|e| format!("expected data: {e}"))) {
+            Err(e) => diffs.push(Diff {
+                path: at("VCALENDAR"),
+                expected: "valid expected iCalendar".into(),
+                got: e,
+            }),
+            Ok(want) => {
+                let (e, a) = (want.canonical(&ignore), cal.canonical(&ignore));
+                if e != a {
+                    diff_components(&at(""), &want, &cal, &ignore, diffs);
+                }
+                canon = Some((e, a));
+            }
+        }
+    }
+    for c in &exp.components {
+        let uid = c.uid.as_ref().map(|u| ctx.render(u));
+        let rid = c.recurrence_id.as_ref().map(|u| ctx.render(u));
+        let mut all = Vec::new();
+        cal.find_all(&c.kind, &mut all);
+        let found: Vec<&ical::Component> = all
+            .into_iter()
+            .filter(|x| {
+                uid.as_ref()
+                    .is_none_or(|u| x.prop_value("UID") == Some(u.as_str()))
+            })
+            .filter(|x| match &rid {
+                None => true,
+                Some(r) if r.is_empty() => x.prop("RECURRENCE-ID").is_none(),
+                Some(r) => x.prop_value("RECURRENCE-ID") == Some(r.as_str()),
+            })
+            .collect();
+        let mut addr = c.kind.clone();
+        if let Some(u) = &uid {
+            let _ = write!(addr, "[uid={u}");
+            if let Some(r) = &rid {
+                let _ = write!(addr, ";rid={r}");
+            }
+            addr.push(']');
+        }
+        if c.absent {
+            if !found.is_empty() {
+                diffs.push(Diff {
+                    path: at(&addr),
+                    expected: "(absent)".into(),
+                    got: format!("{} component(s)", found.len()),
+                });
+            }
+            continue;
+        }
+        let Some(first) = found.first() else {
+            diffs.push(Diff {
+                path: at(&addr),
+                expected: "a matching component".into(),
+                got: "(missing)".into(),
+            });
+            continue;
+        };
+        for (name, m) in &c.props {
+            match_value(
+                &at(&format!("{addr}/{name}")),
+                m,
+                first.prop_value(name).map(Actual::Text),
+                ctx,
+                diffs,
+            );
+        }
+    }
+    for (kind, n) in &exp.count {
+        let mut all = Vec::new();
+        cal.find_all(kind, &mut all);
+        if all.len() != *n {
+            diffs.push(Diff {
+                path: at(&format!("count({kind})")),
+                expected: n.to_string(),
+                got: all.len().to_string(),
+            });
+        }
+    }
+    canon
+}
+
+/// Path-addressed differences between two calendars, component by component.
+fn diff_components(
+    prefix: &str,
+    want: &ical::Component,
+    got: &ical::Component,
+    ignore: &[String],
+    diffs: &mut Vec<Diff>,
+) {
+    let path = |c: &ical::Component| format!("{prefix}{}", c.address());
+    let props = |c: &ical::Component| -> BTreeMap<String, Vec<String>> {
+        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for p in &c.props {
+            if ignore.iter().any(|i| i.eq_ignore_ascii_case(&p.name)) {
+                continue;
+            }
+            let mut v = String::new();
+            for (k, val) in &p.params {
+                let _ = write!(v, ";{k}={val}");
+            }
+            let _ = write!(v, ":{}", p.value);
+            m.entry(p.name.clone()).or_default().push(v);
+        }
+        m.values_mut().for_each(|v| v.sort());
+        m
+    };
+    let (pw, pg) = (props(want), props(got));
+    for name in pw.keys().chain(pg.keys().filter(|k| !pw.contains_key(*k))) {
+        let (a, b) = (pw.get(name), pg.get(name));
+        if a != b {
+            diffs.push(Diff {
+                path: format!("{}/{name}", path(want)),
+                expected: a
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_else(|| "(absent)".into()),
+                got: b
+                    .map(|v| format!("{v:?}"))
+                    .unwrap_or_else(|| "(missing)".into()),
+            });
+        }
+    }
+    let mut used = vec![false; got.subs.len()];
+    for w in &want.subs {
+        let pos = got
+            .subs
+            .iter()
+            .enumerate()
+            .position(|(i, g)| !used[i] && g.key() == w.key());
+        match pos {
+            Some(i) => {
+                used[i] = true;
+                let inner = format!("{}/", path(want));
+                diff_components(&inner, w, &got.subs[i], ignore, diffs);
+            }
+            None => diffs.push(Diff {
+                path: format!("{}/{}", path(want), w.address()),
+                expected: "present".into(),
+                got: "(missing)".into(),
+            }),
+        }
+    }
+    for (i, g) in got.subs.iter().enumerate() {
+        if !used[i] {
+            diffs.push(Diff {
+                path: format!("{}/{}", path(want), g.address()),
+                expected: "(absent)".into(),
+                got: "present".into(),
+            });
+        }
+    }
+}
+
+/// A unified diff of two canonical forms.
+pub fn unified(expected: &str, actual: &str) -> String {
+    similar::TextDiff::from_lines(expected, actual)
+        .unified_diff()
+        .context_radius(3)
+        .header("expected", "actual")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{MatchRule, ResponseExpect};
+
+    fn ctx_vars() -> BTreeMap<String, String> {
+        let mut v = BTreeMap::new();
+        v.insert("calendar".into(), "/cal/x/".into());
+        v.insert("etag".into(), "\"1\"".into());
+        v
+    }
+
+    fn ms() -> Multistatus {
+        let body = br#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/cal/x/a.ics</d:href>
+<d:propstat><d:prop><d:getetag>"2"</d:getetag><d:resourcetype><d:collection/></d:resourcetype></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat>
+</d:response><d:response><d:href>/cal/x/b.ics</d:href><d:propstat><d:prop><d:getetag>"3"</d:getetag></d:prop><d:status>HTTP/1.1 200 OK</d:status></d:propstat></d:response></d:multistatus>"#;
+        Multistatus::from_element(&xml::parse(body).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn multistatus_differences_are_path_addressed() {
+        let vars = ctx_vars();
+        let ctx = Ctx {
+            vars: &vars,
+            fixtures: Path::new("fixtures"),
+        };
+        let mut props = BTreeMap::new();
+        props.insert("D:getetag".to_string(), ValueMatch::Text("{etag}".into()));
+        props.insert(
+            "D:resourcetype".to_string(),
+            ValueMatch::Rule(MatchRule {
+                has: vec!["C:calendar".into()],
+                ..Default::default()
+            }),
+        );
+        let exp = MultistatusExpect {
+            exact: true,
+            responses: vec![
+                ResponseExpect {
+                    href: "a.ics".into(),
+                    props,
+                    ..Default::default()
+                },
+                ResponseExpect {
+                    href: "missing.ics".into(),
+                    status: Some(crate::scenario::StatusSpec::Code(404)),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let mut diffs = Vec::new();
+        let canon = match_multistatus(&exp, &ms(), &ctx, &mut diffs);
+        let paths: Vec<String> = diffs.iter().map(|d| d.to_string()).collect();
+        assert!(paths.contains(&"response[href=/cal/x/a.ics]/propstat[200]/prop/D:getetag: expected \"\\\"1\\\"\", got \"\\\"2\\\"\"".to_string()), "{paths:#?}");
+        assert!(paths.iter().any(|p| p.starts_with("response[href=/cal/x/a.ics]/propstat[200]/prop/D:resourcetype: expected <C:calendar> inside")));
+        assert!(paths
+            .iter()
+            .any(|p| p.starts_with("response[href=/cal/x/missing.ics]: expected a DAV:response")));
+        assert!(paths
+            .iter()
+            .any(|p| p.starts_with("response[href=/cal/x/b.ics]: expected (absent")));
+        let u = unified(&canon, &canonical_multistatus(&ms()));
+        assert!(u.contains("--- expected") && u.contains("+response[href=/cal/x/b.ics]"));
+    }
+
+    #[test]
+    fn a_passing_expectation_has_no_diffs() {
+        let vars = ctx_vars();
+        let ctx = Ctx {
+            vars: &vars,
+            fixtures: Path::new("fixtures"),
+        };
+        let mut props = BTreeMap::new();
+        props.insert("D:getetag".to_string(), ValueMatch::Text("\"2\"".into()));
+        let exp = MultistatusExpect {
+            responses: vec![ResponseExpect {
+                href: "/cal/x/a.ics".into(),
+                props,
+                ..Default::default()
+            }],
+            absent: vec!["c.ics".into()],
+            count: Some(2),
+            ..Default::default()
+        };
+        let mut diffs = Vec::new();
+        match_multistatus(&exp, &ms(), &ctx, &mut diffs);
+        assert!(diffs.is_empty(), "{diffs:?}");
+    }
+
+    #[test]
+    fn ical_differences_by_component() {
+        let vars = ctx_vars();
+        let ctx = Ctx {
+            vars: &vars,
+            fixtures: Path::new("fixtures"),
+        };
+        let got = "BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:u1\nSUMMARY:B\nDTSTAMP:20200101T000000Z\nEND:VEVENT\nEND:VCALENDAR\n";
+        let exp = IcalExpect {
+            equals: Some("BEGIN:VCALENDAR\nVERSION:2.0\nBEGIN:VEVENT\nUID:u1\nSUMMARY:A\nEND:VEVENT\nEND:VCALENDAR\n".into()),
+            ..Default::default()
+        };
+        let mut diffs = Vec::new();
+        let canon = match_ical("", &exp, got, &ctx, &mut diffs);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!(diffs[0].path, "VCALENDAR/VEVENT[uid=u1]/SUMMARY");
+        assert!(canon.is_some());
+    }
+}

@@ -1,0 +1,144 @@
+//! Variable substitution in scenario text: `{calendar}`, `{home}`, `{principal}`, `{uid}`,
+//! captured values, and relative dates such as `{today+1d}` so that scenarios never go stale.
+
+use chrono::{Duration, Utc};
+use regex::Regex;
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+/// Variables every scenario has, besides the dates.
+const BUILTINS: &[&str] = &[
+    "calendar",
+    "calendar2",
+    "home",
+    "principal",
+    "uid",
+    "user",
+    "origin",
+    "runid",
+];
+
+fn var_re() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*(?:[+-][0-9]+[dhw])?)\}").expect("static regex")
+    })
+}
+
+/// The variable names referenced in `text`.
+pub fn variables(text: &str) -> Vec<String> {
+    var_re()
+        .captures_iter(text)
+        .map(|c| c[1].to_string())
+        .collect()
+}
+
+/// True for built-in variables, including date forms such as `today`, `today+2d`, `now-3h`.
+pub fn is_builtin(name: &str) -> bool {
+    BUILTINS.contains(&name) || date_value(name).is_some()
+}
+
+/// Values of the relative-date variables, in UTC:
+/// `{today±Nd|w}` gives `YYYYMMDD`; `{now±Nh|d}` gives `YYYYMMDDTHHMMSSZ` (seconds zeroed).
+fn date_value(name: &str) -> Option<String> {
+    let (base, rest) = if let Some(r) = name.strip_prefix("today") {
+        ("today", r)
+    } else if let Some(r) = name.strip_prefix("now") {
+        ("now", r)
+    } else {
+        return None;
+    };
+    let offset = if rest.is_empty() {
+        Duration::zero()
+    } else {
+        let sign = match rest.as_bytes()[0] {
+            b'+' => 1,
+            b'-' => -1,
+            _ => return None,
+        };
+        let unit = rest.chars().last()?;
+        let n: i64 = rest[1..rest.len() - 1].parse().ok()?;
+        match unit {
+            'd' => Duration::days(sign * n),
+            'w' => Duration::weeks(sign * n),
+            'h' => Duration::hours(sign * n),
+            _ => return None,
+        }
+    };
+    let t = Utc::now() + offset;
+    Some(match base {
+        "today" if unit_is_hours(rest) => return None,
+        "today" => t.format("%Y%m%d").to_string(),
+        _ => t.format("%Y%m%dT%H%M00Z").to_string(),
+    })
+}
+
+fn unit_is_hours(rest: &str) -> bool {
+    rest.ends_with('h')
+}
+
+/// Substitute `{name}` with its value; unknown names are left as they are (loading has
+/// already rejected them, so this only happens for text that merely looks like a variable).
+pub fn render(text: &str, vars: &BTreeMap<String, String>) -> String {
+    render_with(text, vars, |s| s.to_string())
+}
+
+/// As `render`, but substituted values are escaped for use inside a regular expression.
+pub fn render_regex(text: &str, vars: &BTreeMap<String, String>) -> String {
+    render_with(text, vars, regex::escape)
+}
+
+fn render_with(
+    text: &str,
+    vars: &BTreeMap<String, String>,
+    esc: impl Fn(&str) -> String,
+) -> String {
+    var_re()
+        .replace_all(text, |c: &regex::Captures| {
+            let name = &c[1];
+            match vars.get(name).cloned().or_else(|| date_value(name)) {
+                Some(v) => esc(&v),
+                None => c[0].to_string(),
+            }
+        })
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_and_renders_variables() {
+        let mut v = BTreeMap::new();
+        v.insert("calendar".to_string(), "/cal/x/".to_string());
+        assert_eq!(
+            variables("{calendar}a.ics {today+1d}"),
+            ["calendar", "today+1d"]
+        );
+        assert_eq!(render("{calendar}a.ics", &v), "/cal/x/a.ics");
+        // Regex quantifiers are not variables.
+        assert!(variables("[0-9a-f]{40}").is_empty());
+        assert_eq!(render("[0-9]{2}", &v), "[0-9]{2}");
+    }
+
+    #[test]
+    fn relative_dates() {
+        let today = Utc::now().format("%Y%m%d").to_string();
+        assert_eq!(date_value("today").as_deref(), Some(today.as_str()));
+        let tomorrow = (Utc::now() + Duration::days(1))
+            .format("%Y%m%d")
+            .to_string();
+        assert_eq!(date_value("today+1d").as_deref(), Some(tomorrow.as_str()));
+        assert!(date_value("today+1h").is_none());
+        assert!(date_value("tomorrow").is_none());
+        assert!(is_builtin("now-2h"));
+    }
+
+    #[test]
+    fn regex_rendering_escapes_values() {
+        let mut v = BTreeMap::new();
+        v.insert("etag".to_string(), "\"a.b\"".to_string());
+        assert_eq!(render_regex("^{etag}$", &v), "^\"a\\.b\"$");
+    }
+}

@@ -186,7 +186,10 @@ async fn find_principal(
                 return Ok(p);
             }
             Ok(None) => {}
-            Err(e) if e.starts_with("authentication failed") => return Err(e),
+            // Wrong credentials, or a server that cannot be reached at all: one clear line.
+            Err(e) if e.starts_with("authentication failed") || e.starts_with("request to ") => {
+                return Err(e)
+            }
             Err(e) => log.push(e),
         }
     }

@@ -1,6 +1,9 @@
 //! caldav-conformance: a CalDAV protocol conformance test suite. The binary (`main.rs`) wires
 //! these modules together; each owns one job.
 
+pub mod baseline; // expected outcomes per server, regressions both ways
+pub mod cleanup; // removing scratch collections left by interrupted runs
+pub mod coverage; // the coverage table from the scenario files
 pub mod discovery; // finding the principal, home and features of the server under test
 pub mod http; // HTTP client, authentication, caps, scope guard, redaction
 pub mod ical; // iCalendar normalisation

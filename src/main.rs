@@ -2,6 +2,7 @@
 //! scenarios, discovery, turning each scenario into a libtest-mimic trial, and writing reports.
 //! Exit codes: 0 all passed, 101 a scenario failed, 2 usage/configuration/scenario-file error.
 
+use caldav_conformance::baseline;
 use caldav_conformance::discovery;
 use caldav_conformance::http::{AuthKind, Client, ClientConfig, Request, Secret};
 use caldav_conformance::report;
@@ -21,15 +22,58 @@ use std::time::Duration;
     about = "CalDAV conformance test suite: runs YAML scenarios, each citing the RFC section it checks, against a real server",
     after_help = "Environment: CALDAV_URL, CALDAV_USER and CALDAV_PASSWORD are fallbacks for --url, --user and the password flags."
 )]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+    #[command(flatten)]
+    conn: Conn,
     #[command(flatten)]
     opts: Opts,
     #[command(flatten)]
     test: libtest_mimic::Arguments,
 }
 
+#[derive(clap::Subcommand, Debug)]
+enum Cmd {
+    /// Print, from the scenario files alone, each RFC section with the scenarios and assertion steps citing it.
+    Coverage {
+        #[arg(long, value_name = "DIR", default_value = "scenarios")]
+        scenarios: PathBuf,
+        #[arg(long, value_name = "DIR", default_value = "fixtures")]
+        fixtures: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: TextOrJson,
+    },
+    /// List and delete scratch collections (ccf-XXXXXXXX-N) that interrupted runs left behind.
+    Cleanup {
+        #[command(flatten)]
+        conn: Conn,
+        /// Only list what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Build the conformance matrix (Markdown and JSON) from --results files of several servers.
+    Matrix {
+        /// Results files written by --results.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Output folder for matrix.md and matrix.json.
+        #[arg(long, value_name = "DIR", default_value = "reports")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum TextOrJson {
+    Text,
+    Json,
+}
+
+/// How to reach and authenticate to the server.
 #[derive(clap::Args, Debug)]
-struct Opts {
+struct Conn {
     /// Any URL on the server; the principal and calendar home are discovered from it.
     #[arg(long, env = "CALDAV_URL")]
     url: Option<String>,
@@ -66,6 +110,10 @@ struct Opts {
     /// Calendar home URL, skipping discovery of calendar-home-set.
     #[arg(long, value_name = "URL")]
     home: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+struct Opts {
     /// Folder of scenario files.
     #[arg(long, value_name = "DIR", default_value = "scenarios")]
     scenarios: PathBuf,
@@ -81,6 +129,21 @@ struct Opts {
     /// Treat unmet SHOULD/MAY requirements as failures.
     #[arg(long)]
     strict: bool,
+    /// Run only scenarios that write nothing; no scratch calendar is created.
+    #[arg(long)]
+    read_only: bool,
+    /// Expected outcomes for this server: the run fails on any difference, in either direction.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Create or update a baseline from this run (entries are drafts to review against the RFC).
+    #[arg(long, value_name = "FILE")]
+    write_baseline: Option<PathBuf>,
+    /// Name of the server under test, for results and the matrix (e.g. radicale).
+    #[arg(long, value_name = "NAME")]
+    server_name: Option<String>,
+    /// Version of the server under test, for results and the matrix (e.g. "Radicale 3.9.0").
+    #[arg(long, value_name = "TEXT")]
+    server_version: Option<String>,
 }
 
 fn die(msg: &str) -> ExitCode {
@@ -99,7 +162,7 @@ fn locate(p: &Path) -> PathBuf {
     p.to_path_buf()
 }
 
-fn password(o: &Opts) -> Result<Option<Secret>, String> {
+fn password(o: &Conn) -> Result<Option<Secret>, String> {
     if let Some(v) = &o.password_env {
         return std::env::var(v)
             .map(|p| Some(Secret::new(p)))
@@ -130,19 +193,36 @@ fn run_id() -> String {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match &cli.cmd {
+        Some(Cmd::Coverage {
+            scenarios,
+            fixtures,
+            format,
+        }) => return coverage(scenarios, fixtures, *format),
+        Some(Cmd::Matrix { results, out }) => return matrix(results, out),
+        Some(Cmd::Cleanup { conn, dry_run }) => return cleanup(conn, *dry_run),
+        None => {}
+    }
     let scenarios_dir = locate(&cli.opts.scenarios);
     let fixtures = locate(&cli.opts.fixtures);
-    let loaded = match scenario::load_dir(&scenarios_dir, &fixtures) {
+    let loaded = match load(&scenarios_dir, &fixtures) {
         Ok(l) => l,
-        Err(errs) => {
-            for e in &errs {
-                eprintln!("{e}");
+        Err(code) => return code,
+    };
+    let baseline = match &cli.opts.baseline {
+        None => None,
+        Some(p) => match baseline::load(p, &loaded) {
+            Ok(b) => Some(b),
+            Err(errs) => {
+                for e in &errs {
+                    eprintln!("{e}");
+                }
+                return die(&format!(
+                    "{} error(s) in the baseline; nothing was sent",
+                    errs.len()
+                ));
             }
-            return die(&format!(
-                "{} error(s) in scenario files; nothing was sent",
-                errs.len()
-            ));
-        }
+        },
     };
     if cli.test.list {
         let trials = loaded
@@ -151,53 +231,21 @@ fn main() -> ExitCode {
             .collect();
         return libtest_mimic::run(&cli.test, trials).exit_code();
     }
-    let Some(url) = cli.opts.url.clone() else {
-        return die("no server URL: pass --url URL or set CALDAV_URL");
+    let (client, start, home) = match connect(&cli.conn) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let start = match url::Url::parse(&url) {
-        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
-        Ok(u) => {
-            return die(&format!(
-                "--url {u}: only http and https URLs are supported"
-            ))
-        }
-        Err(e) => return die(&format!("--url {url:?} is not a URL: {e}")),
-    };
-    let home = match cli.opts.home.as_deref().map(|h| start.join(h)) {
-        None => None,
-        Some(Ok(h)) => Some(h),
-        Some(Err(e)) => return die(&format!("--home: {e}")),
-    };
-    let pass = match password(&cli.opts) {
-        Ok(p) => p,
-        Err(e) => return die(&e),
-    };
-    let client = match Client::new(ClientConfig {
-        user: cli.opts.user.clone(),
-        password: pass,
-        auth: cli.opts.auth,
-        insecure: cli.opts.insecure,
-        ca_cert: cli.opts.ca_cert.clone(),
-        timeout: Duration::from_secs(cli.opts.timeout.max(1)),
-        max_body: cli.opts.max_body,
-    }) {
-        Ok(c) => Arc::new(c),
-        Err(e) => return die(&e),
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let rt = match runtime() {
         Ok(rt) => Arc::new(rt),
-        Err(e) => return die(&format!("cannot start the async runtime: {e}")),
+        Err(code) => return code,
     };
     let runid = run_id();
+    let probe = format!("ccf-{runid}-probe");
     let disc = match rt.block_on(discovery::discover(
         &client,
         &start,
         home.as_ref(),
-        Some(&format!("ccf-{runid}-probe")),
+        (!cli.opts.read_only).then_some(probe.as_str()),
     )) {
         Ok(d) => d,
         Err(e) => return die(&e),
@@ -210,10 +258,11 @@ fn main() -> ExitCode {
         runid,
         fixtures,
         strict: cli.opts.strict,
-        user: cli.opts.user.clone().unwrap_or_default(),
+        read_only: cli.opts.read_only,
+        user: cli.conn.user.clone().unwrap_or_default(),
         live: Arc::new(Mutex::new(Default::default())),
         outcomes: Mutex::new(Default::default()),
-        scenario_timeout: Duration::from_secs(cli.opts.scenario_timeout.max(1)),
+        scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
     });
     install_signal_cleanup(&rt, &run);
     let trials: Vec<Trial> = loaded
@@ -223,7 +272,9 @@ fn main() -> ExitCode {
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
     let outcomes = run.outcomes.lock().map(|o| o.clone()).unwrap_or_default();
-    let results = report::results(&loaded, &outcomes, &run.disc);
+    let mut results = report::results(&loaded, &outcomes, &run.disc);
+    results.server_name = cli.opts.server_name.clone();
+    results.server_version = cli.opts.server_version.clone();
     let warns = results
         .scenarios
         .iter()
@@ -232,20 +283,195 @@ fn main() -> ExitCode {
     if warns > 0 {
         eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
     }
+    let only: Vec<(&String, &Outcome)> = outcomes.iter().map(|(n, (o, _))| (n, o)).collect();
+    let mut exit = conclusion.exit_code();
+    if let Some(b) = &baseline {
+        for s in results.scenarios.iter_mut() {
+            if let Some(e) = b
+                .expect
+                .get(&s.name)
+                .filter(|e| e.outcome.label() == s.outcome)
+            {
+                s.reason = Some(e.reason.clone());
+                s.violates = e.violates.clone();
+                s.issue = e.issue.clone();
+            }
+        }
+        let cmp = baseline::compare(b, only.iter().copied());
+        let path = cli
+            .opts
+            .baseline
+            .as_deref()
+            .unwrap_or(Path::new("baseline"));
+        if cmp.is_clean() {
+            eprintln!(
+                "baseline {}: every outcome is as expected ({} known deviations)",
+                path.display(),
+                b.expect.len()
+            );
+            exit = ExitCode::SUCCESS;
+        } else {
+            eprint!("{}", cmp.render(path));
+            exit = ExitCode::from(101);
+        }
+    }
+    if let Some(p) = &cli.opts.write_baseline {
+        let old = std::fs::read_to_string(p)
+            .ok()
+            .and_then(|t| scenario::parse_yaml::<baseline::Baseline>(&t).ok());
+        let server = cli
+            .opts
+            .server_version
+            .clone()
+            .or(run.disc.server.clone())
+            .unwrap_or_default();
+        let b = baseline::draft(old.as_ref(), &server, &loaded, only.iter().copied());
+        if let Err(e) = std::fs::write(p, baseline::to_yaml(&b)) {
+            return die(&format!(
+                "cannot write --write-baseline {}: {e}",
+                p.display()
+            ));
+        }
+        eprintln!(
+            "wrote baseline draft {} ({} entries): review every UNREVIEWED entry against the RFC",
+            p.display(),
+            b.expect.len()
+        );
+    }
     if let Some(p) = &cli.opts.junit {
         if let Err(e) = std::fs::write(p, report::junit(&results)) {
-            eprintln!("error: cannot write --junit {}: {e}", p.display());
-            return ExitCode::from(2);
+            return die(&format!("cannot write --junit {}: {e}", p.display()));
         }
     }
     if let Some(p) = &cli.opts.results {
         let json = serde_json::to_string_pretty(&results).unwrap_or_default();
         if let Err(e) = std::fs::write(p, json) {
-            eprintln!("error: cannot write --results {}: {e}", p.display());
-            return ExitCode::from(2);
+            return die(&format!("cannot write --results {}: {e}", p.display()));
         }
     }
-    conclusion.exit_code()
+    exit
+}
+
+fn load(scenarios: &Path, fixtures: &Path) -> Result<Vec<Loaded>, ExitCode> {
+    scenario::load_dir(scenarios, fixtures).map_err(|errs| {
+        for e in &errs {
+            eprintln!("{e}");
+        }
+        die(&format!(
+            "{} error(s) in scenario files; nothing was sent",
+            errs.len()
+        ))
+    })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| die(&format!("cannot start the async runtime: {e}")))
+}
+
+/// Validate the connection options and build the client.
+fn connect(conn: &Conn) -> Result<(Arc<Client>, url::Url, Option<url::Url>), ExitCode> {
+    let Some(url) = conn.url.clone() else {
+        return Err(die("no server URL: pass --url URL or set CALDAV_URL"));
+    };
+    let start = match url::Url::parse(&url) {
+        Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
+        Ok(u) => {
+            return Err(die(&format!(
+                "--url {u}: only http and https URLs are supported"
+            )))
+        }
+        Err(e) => return Err(die(&format!("--url {url:?} is not a URL: {e}"))),
+    };
+    let home = match conn.home.as_deref().map(|h| start.join(h)) {
+        None => None,
+        Some(Ok(h)) => Some(h),
+        Some(Err(e)) => return Err(die(&format!("--home: {e}"))),
+    };
+    let pass = password(conn).map_err(|e| die(&e))?;
+    let client = Client::new(ClientConfig {
+        user: conn.user.clone(),
+        password: pass,
+        auth: conn.auth,
+        insecure: conn.insecure,
+        ca_cert: conn.ca_cert.clone(),
+        timeout: Duration::from_secs(conn.timeout.max(1)),
+        max_body: conn.max_body,
+    })
+    .map_err(|e| die(&e))?;
+    Ok((Arc::new(client), start, home))
+}
+
+fn coverage(scenarios: &Path, fixtures: &Path, format: TextOrJson) -> ExitCode {
+    let loaded = match load(&locate(scenarios), &locate(fixtures)) {
+        Ok(l) => l,
+        Err(code) => return code,
+    };
+    let c = caldav_conformance::coverage::compute(&loaded);
+    match format {
+        TextOrJson::Text => print!("{}", caldav_conformance::coverage::render(&c)),
+        TextOrJson::Json => println!("{}", serde_json::to_string_pretty(&c).unwrap_or_default()),
+    }
+    ExitCode::SUCCESS
+}
+
+fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
+    let mut runs = Vec::new();
+    for f in files {
+        let parsed = std::fs::read_to_string(f)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<report::Results>(&t).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(r) => runs.push(r),
+            Err(e) => return die(&format!("{}: {e}", f.display())),
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(out) {
+        return die(&format!("cannot create {}: {e}", out.display()));
+    }
+    let md = report::matrix::markdown(&runs);
+    let json = serde_json::to_string_pretty(&runs).unwrap_or_default();
+    for (name, body) in [("matrix.md", md), ("matrix.json", json)] {
+        let p = out.join(name);
+        if let Err(e) = std::fs::write(&p, body) {
+            return die(&format!("cannot write {}: {e}", p.display()));
+        }
+        eprintln!("wrote {}", p.display());
+    }
+    ExitCode::SUCCESS
+}
+
+fn cleanup(conn: &Conn, dry_run: bool) -> ExitCode {
+    let (client, start, home) = match connect(conn) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let disc = match rt.block_on(discovery::discover(&client, &start, home.as_ref(), None)) {
+        Ok(d) => d,
+        Err(e) => return die(&e),
+    };
+    match rt.block_on(caldav_conformance::cleanup::run(
+        &client, &disc.home, dry_run,
+    )) {
+        Ok(list) if list.is_empty() => {
+            println!("no scratch collections under {}", disc.home);
+            ExitCode::SUCCESS
+        }
+        Ok(list) => {
+            for (u, what) in list {
+                println!("{u}: {what}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => die(&e),
+    }
 }
 
 fn trial(rt: &Arc<tokio::runtime::Runtime>, run: &Arc<Run>, l: Loaded, index: usize) -> Trial {

@@ -43,6 +43,8 @@ pub struct Run {
     pub runid: String,
     pub fixtures: PathBuf,
     pub strict: bool,
+    /// Only scenarios marked `read_only` run; nothing is written.
+    pub read_only: bool,
     pub user: String,
     /// Scratch collections that may exist right now (for cleanup on Ctrl-C).
     pub live: Arc<Mutex<BTreeSet<Url>>>,
@@ -80,6 +82,9 @@ impl Run {
 
     async fn run_inner(self: &Arc<Self>, sc: &Loaded, index: usize) -> Outcome {
         let s = &sc.scenario;
+        if self.read_only && !s.read_only {
+            return Outcome::Ignored("--read-only: this scenario writes".into());
+        }
         let missing: Vec<&String> = s
             .requires
             .iter()
@@ -119,10 +124,7 @@ impl Run {
         );
         vars.insert(
             "uid".to_string(),
-            format!(
-                "{}@caldav-conformance",
-                scratch_name(&self.runid, index, "")
-            ),
+            format!("{}-uid", scratch_name(&self.runid, index, "")),
         );
         vars.insert("user".to_string(), self.user.clone());
         vars.insert(
@@ -408,9 +410,31 @@ impl Run {
     }
 }
 
-/// Compare a response with a step's expectations.
+/// Compare a response with a step's expectation, or failing that with its alternatives.
 pub fn evaluate(st: &Step, resp: &Response, ctx: &Ctx) -> (Vec<Diff>, Option<String>) {
-    let e = &st.expect;
+    let (mut diffs, unified) = evaluate_one(&st.expect, resp, ctx);
+    let mut alt = st.expect.or.as_deref();
+    let mut n = 1;
+    while let (false, Some(a)) = (diffs.is_empty(), alt) {
+        let (d, _) = evaluate_one(a, resp, ctx);
+        if d.is_empty() {
+            return (Vec::new(), None);
+        }
+        diffs.extend(d.into_iter().map(|x| Diff {
+            path: format!("(alternative {n}) {}", x.path),
+            ..x
+        }));
+        alt = a.or.as_deref();
+        n += 1;
+    }
+    (diffs, unified)
+}
+
+fn evaluate_one(
+    e: &crate::scenario::Expect,
+    resp: &Response,
+    ctx: &Ctx,
+) -> (Vec<Diff>, Option<String>) {
     let mut diffs = Vec::new();
     let mut unified = None;
     let default = crate::scenario::StatusSpec::Class("2xx".into());

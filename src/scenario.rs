@@ -150,6 +150,9 @@ pub struct Expect {
     /// Expectations on an iCalendar response body.
     #[serde(default)]
     pub calendar: Option<IcalExpect>,
+    /// An alternative the response may satisfy instead (where the RFC allows two answers).
+    #[serde(default)]
+    pub or: Option<Box<Expect>>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
@@ -514,6 +517,16 @@ pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded
                 ));
             }
         }
+        if s.read_only
+            && (s.scratch.calendar != ScratchMode::None || s.scratch.calendar2 != ScratchMode::None)
+        {
+            errors.push(at(
+                line,
+                col,
+                "a read_only scenario uses no scratch calendar: add `scratch: { calendar: none }`"
+                    .into(),
+            ));
+        }
         if s.steps.is_empty() {
             errors.push(at(line, col, "scenario has no steps".into()));
         }
@@ -548,7 +561,13 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (u64,
             .unwrap_or((1, 1));
         let msg = e.without_snippet().to_string();
         // The rendered message may itself carry a location prefix; keep the first line only.
-        let msg = msg.lines().next().unwrap_or("invalid YAML").to_string();
+        let msg = msg.lines().next().unwrap_or("invalid YAML");
+        // Drop a trailing " at line L, column C": the location is already in front.
+        let msg = match msg.rfind(" at line ") {
+            Some(i) if msg[i..].contains("column") => &msg[..i],
+            _ => msg,
+        }
+        .to_string();
         (line.max(1), col.max(1), msg)
     })
 }
@@ -607,20 +626,40 @@ fn validate_step(
             }
         }
     }
-    if let Some(s) = &st.expect.status {
+    let mut expects = vec![&st.expect];
+    let mut cur = &st.expect;
+    while let Some(alt) = &cur.or {
+        expects.push(alt);
+        cur = alt;
+    }
+    for e in expects {
+        errs.extend(validate_expect(e, fixtures, captured, scratch));
+    }
+    errs.extend(validate_captures(st, captured));
+    errs
+}
+
+fn validate_expect(
+    expect: &Expect,
+    fixtures: &Path,
+    captured: &[String],
+    scratch: &Scratch,
+) -> Vec<String> {
+    let mut errs = Vec::new();
+    if let Some(s) = &expect.status {
         if let Err(e) = s.validate() {
             errs.push(e);
         }
     }
-    for (_, m) in st.expect.headers.iter() {
+    for (_, m) in expect.headers.iter() {
         errs.extend(validate_match(m, fixtures, captured, scratch));
     }
-    if let Some(e) = &st.expect.error {
+    if let Some(e) = &expect.error {
         if let Err(e) = crate::xml::QName::parse(e) {
             errs.push(e);
         }
     }
-    if let Some(ms) = &st.expect.multistatus {
+    if let Some(ms) = &expect.multistatus {
         for r in &ms.responses {
             for v in template::variables(&r.href) {
                 if let Err(e) = check_var(&v, captured, scratch) {
@@ -646,9 +685,14 @@ fn validate_step(
             errs.extend(validate_match(m, fixtures, captured, scratch));
         }
     }
-    if let Some(ic) = &st.expect.calendar {
+    if let Some(ic) = &expect.calendar {
         errs.extend(validate_ical(ic, fixtures, captured, scratch));
     }
+    errs
+}
+
+fn validate_captures(st: &Step, captured: &mut Vec<String>) -> Vec<String> {
+    let mut errs = Vec::new();
     for (name, c) in &st.capture {
         let sources = [
             c.header.is_some(),

@@ -18,10 +18,6 @@ extra=("$@")
 ((${#names[@]})) || { echo "usage: $0 NAME [NAME...] [-- SUITE-ARGS...]" >&2; exit 2; }
 
 cargo build --quiet --bin caldav-conformance
-bin="$repo/target/debug/caldav-conformance"
-state="${CCF_STATE:-$repo/target/fleet}"
-out="$repo/target/results"
-mkdir -p "$out"
 
 started=()
 cleanup() { if ((${#started[@]})); then bash servers/down.sh "${started[@]}" || true; fi; }
@@ -36,22 +32,8 @@ for name in "${names[@]}"; do
         continue
     fi
     started+=("$name")
-    # shellcheck disable=SC1090
-    (
-        set -a; source "$state/$name/env"; set +a
-        args=(--url "$CALDAV_URL" --results "$out/$name.json" --server-name "$name" --junit "$out/$name.junit.xml")
-        [[ -n ${CALDAV_USER:-} && ${CCF_AUTH:-} != none ]] && args+=(--user "$CALDAV_USER")
-        [[ -n ${CCF_PASSWORD_FILE:-} && ${CCF_AUTH:-} != none ]] && args+=(--password-file "$CCF_PASSWORD_FILE")
-        [[ -n ${CCF_AUTH:-} ]] && args+=(--auth "$CCF_AUTH")
-        [[ -n ${CCF_HOME:-} ]] && args+=(--home "$CCF_HOME")
-        [[ -n ${CCF_CA_CERT:-} ]] && args+=(--ca-cert "$CCF_CA_CERT")
-        [[ -f servers/$name/profile.args ]] && mapfile -t -O "${#args[@]}" args < <(grep -v '^#' "servers/$name/profile.args")
-        [[ -f servers/$name/baseline.yaml ]] && args+=(--baseline "servers/$name/baseline.yaml")
-        [[ -n ${CCF_SERVER_VERSION:-} ]] && args+=(--server-version "$CCF_SERVER_VERSION")
-        unset CALDAV_URL CALDAV_USER CALDAV_PASSWORD
-        "$bin" "${args[@]}" "${extra[@]}" 2>&1 | tee "$out/$name.log"
-        exit "${PIPESTATUS[0]}"
-    ) || { echo "=== $name: FAILED (see target/results/$name.log) ===" >&2; status=1; }
+    bash scripts/suite.sh "$name" "${extra[@]}" ||
+        { echo "=== $name: FAILED (see target/results/$name.log) ===" >&2; status=1; }
     bash servers/down.sh "$name" || true
     remaining=()
     for s in "${started[@]}"; do [[ $s == "$name" ]] || remaining+=("$s"); done

@@ -65,6 +65,38 @@ impl Expected {
     }
 }
 
+/// Load several baseline files of one server and merge them.
+pub fn load_all(
+    paths: &[std::path::PathBuf],
+    scenarios: &[Loaded],
+) -> Result<Baseline, Vec<String>> {
+    let mut merged = Baseline::default();
+    let mut errs = Vec::new();
+    for p in paths {
+        match load(p, scenarios) {
+            Ok(b) => {
+                if merged.server.is_empty() {
+                    merged.server = b.server;
+                }
+                for (k, v) in b.expect {
+                    if merged.expect.insert(k.clone(), v).is_some() {
+                        errs.push(format!(
+                            "{}: {k:?} is listed in another baseline file too",
+                            p.display()
+                        ));
+                    }
+                }
+            }
+            Err(mut e) => errs.append(&mut e),
+        }
+    }
+    if errs.is_empty() {
+        Ok(merged)
+    } else {
+        Err(errs)
+    }
+}
+
 /// Load and validate a baseline; errors are `file:line:col: message`.
 pub fn load(path: &Path, scenarios: &[Loaded]) -> Result<Baseline, Vec<String>> {
     let text = std::fs::read_to_string(path)

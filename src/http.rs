@@ -369,7 +369,22 @@ impl Client {
         self.send_once(req, self.authorization(req)).await
     }
 
+    /// One exchange; a request that meets a pooled connection the server had already closed
+    /// ("connection closed before message completed", or reset) is sent once more on a new
+    /// connection; a server that keeps failing that way still gets a clean error.
     async fn send_once(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
+        match self.exchange(req, auth.clone()).await {
+            Err(e)
+                if e.0.contains("connection closed before message completed")
+                    || e.0.contains("Connection reset by peer") =>
+            {
+                self.exchange(req, auth).await
+            }
+            r => r,
+        }
+    }
+
+    async fn exchange(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| HttpError(format!("invalid method {:?}", req.method)))?;
         let mut headers = HeaderMap::new();

@@ -133,8 +133,9 @@ struct Opts {
     #[arg(long)]
     read_only: bool,
     /// Expected outcomes for this server: the run fails on any difference, in either direction.
+    /// May be given several times (entries are merged; a scenario may appear in one file only).
     #[arg(long, value_name = "FILE")]
-    baseline: Option<PathBuf>,
+    baseline: Vec<PathBuf>,
     /// Create or update a baseline from this run (entries are drafts to review against the RFC).
     #[arg(long, value_name = "FILE")]
     write_baseline: Option<PathBuf>,
@@ -209,9 +210,9 @@ fn main() -> ExitCode {
         Ok(l) => l,
         Err(code) => return code,
     };
-    let baseline = match &cli.opts.baseline {
-        None => None,
-        Some(p) => match baseline::load(p, &loaded) {
+    let baseline = match cli.opts.baseline.as_slice() {
+        [] => None,
+        files => match baseline::load_all(files, &loaded) {
             Ok(b) => Some(b),
             Err(errs) => {
                 for e in &errs {

@@ -447,13 +447,11 @@ fn evaluate_one(
         });
     }
     for (h, m) in &e.headers {
-        matching::match_value(
-            &format!("header[{h}]"),
-            m,
-            resp.header(h).map(matching::Actual::Text),
-            ctx,
-            &mut diffs,
-        );
+        // A field sent on several lines is one comma-separated list (RFC 9110 §5.3).
+        let all = resp.header_all(h);
+        let joined = (!all.is_empty()).then(|| all.join(", "));
+        let actual = joined.as_deref().map(matching::Actual::Text);
+        matching::match_value(&format!("header[{h}]"), m, actual, ctx, &mut diffs);
     }
     if let Some(cond) = &e.error {
         let want = QName::parse(cond).unwrap_or_else(|_| QName::new("", cond));

@@ -302,7 +302,8 @@ fn main() -> ExitCode {
         let path = cli
             .opts
             .baseline
-            .as_deref()
+            .first()
+            .map(PathBuf::as_path)
             .unwrap_or(Path::new("baseline"));
         if cmp.is_clean() {
             eprintln!(

@@ -260,7 +260,9 @@ up_sogo() {
     start_bg "$name" "$DIR/server.log" setpriv --reuid=sogo --regid=sogo --init-groups \
         env HOME="$DIR" GNUSTEP_CONFIG_FILE="$DIR/GNUstep.conf" /usr/sbin/sogod -WONoDetach YES -WOLogFile -
     wait_http "$name" "http://127.0.0.1:$PORT/SOGo/dav/" "$DIR/server.log"
-    write_env "$name" "http://127.0.0.1:$PORT/SOGo/dav/" basic \
+    # The bare root: / is HTML and /.well-known is not handled, so the harness finds the DAV
+    # root among the usual context paths (it must work from the root on every server).
+    write_env "$name" "http://127.0.0.1:$PORT/" basic \
         "SOGo $(pkg_version sogo | sed 's/-[^-]*$//') (Debian sogo $(pkg_version sogo), PostgreSQL $(pg_version), memcached $(pkg_version memcached | sed 's/-[^-]*$//'))"
 }
 

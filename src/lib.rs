@@ -11,5 +11,6 @@ pub mod matching; // expectations against responses, path-addressed diffs
 pub mod report; // JUnit and JSON results
 pub mod runner; // running one scenario in its scratch calendar
 pub mod scenario; // the YAML scenario model and its loading
+pub mod spawn; // --server-cmd: the server under test as a child process
 pub mod template; // variable substitution
 pub mod xml; // namespace-aware XML and the multistatus model

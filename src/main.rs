@@ -145,6 +145,18 @@ struct Opts {
     /// Version of the server under test, for results and the matrix (e.g. "Radicale 3.9.0").
     #[arg(long, value_name = "TEXT")]
     server_version: Option<String>,
+    /// Start the server under test with `sh -c CMD`, wait until it answers, stop it afterwards.
+    #[arg(long, value_name = "CMD")]
+    server_cmd: Option<String>,
+    /// URL polled until the server under test answers (default: --url).
+    #[arg(long, value_name = "URL")]
+    ready_url: Option<String>,
+    /// Seconds to wait for the server under test to answer.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    ready_timeout: u64,
+    /// Log file of the server under test (default: a file in the temp folder).
+    #[arg(long, value_name = "FILE")]
+    server_log: Option<PathBuf>,
 }
 
 fn die(msg: &str) -> ExitCode {
@@ -241,6 +253,60 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let runid = run_id();
+    let mut server = match &cli.opts.server_cmd {
+        None => None,
+        Some(cmd) => match start_server(cmd, &cli.opts, &start, &rt, &client, &runid) {
+            Ok(s) => Some(s),
+            Err(e) => return die(&e),
+        },
+    };
+    let code = run_suite(&cli, loaded, baseline, client, start, home, rt, runid);
+    if let Some(s) = server.as_mut() {
+        if code != ExitCode::SUCCESS {
+            eprintln!("{}", s.log_tail(40));
+        }
+        s.stop(Duration::from_secs(5));
+        eprintln!("stopped the server under test (pid {})", s.pid());
+    }
+    code
+}
+
+/// Start `--server-cmd` and wait until `--ready-url` (or `--url`) answers any HTTP status.
+fn start_server(
+    cmd: &str,
+    opts: &Opts,
+    start: &url::Url,
+    rt: &tokio::runtime::Runtime,
+    client: &Client,
+    runid: &str,
+) -> Result<caldav_conformance::spawn::ServerUnderTest, String> {
+    let ready = match &opts.ready_url {
+        Some(u) => url::Url::parse(u).map_err(|e| format!("--ready-url {u:?}: {e}"))?,
+        None => start.clone(),
+    };
+    let log = opts
+        .server_log
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("caldav-conformance-{runid}-server.log")));
+    let mut s = caldav_conformance::spawn::ServerUnderTest::start(cmd, log)?;
+    eprintln!("started the server under test (pid {}), log {}", s.pid(), s.log.display());
+    s.wait_ready(Duration::from_secs(opts.ready_timeout), || {
+        rt.block_on(client.send(&Request::new("OPTIONS", ready.clone()))).is_ok()
+    })?;
+    Ok(s)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_suite(
+    cli: &Cli,
+    loaded: Vec<Loaded>,
+    baseline: Option<baseline::Baseline>,
+    client: Arc<Client>,
+    start: url::Url,
+    home: Option<url::Url>,
+    rt: Arc<tokio::runtime::Runtime>,
+    runid: String,
+) -> ExitCode {
     let probe = format!("ccf-{runid}-probe");
     let disc = match rt.block_on(discovery::discover(
         &client,
@@ -257,7 +323,7 @@ fn main() -> ExitCode {
         client: Arc::clone(&client),
         disc,
         runid,
-        fixtures,
+        fixtures: locate(&cli.opts.fixtures),
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
         user: cli.conn.user.clone().unwrap_or_default(),

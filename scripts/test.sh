@@ -2,14 +2,17 @@
 # scripts/test.sh: every test of the project, as CI runs it (.ci/run calls this).
 #   1. cargo fmt --check and clippy -D warnings
 #   2. unit and integration tests (cargo test)
-#   3. the conformance suite against each real server the project provisions itself
-#      (scripts/fleet.sh), each compared with its baseline servers/NAME/baseline.yaml.
-# CCF_FLEET overrides the server list (space-separated names from servers/README.md).
+#   3. the conformance suite against every server of the fleet (scripts/fleet.sh provisions
+#      each on 127.0.0.1 and compares its outcomes with servers/NAME/baseline*.yaml: any
+#      difference, in either direction, fails), and a check that both negative controls fail.
+# CCF_FLEET overrides the server list (space-separated names from scripts/servers.sh).
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
+# shellcheck source=scripts/servers.sh
+source scripts/servers.sh
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> %s (%ds)\n' "$*" "$SECONDS"; }
 
 step "cargo fmt --check"
 cargo fmt --check
@@ -19,7 +22,24 @@ step "cargo test"
 cargo test --quiet
 step "coverage table"
 cargo run --quiet -- coverage | tail -n 1
+
 # shellcheck disable=SC2206
-fleet=(${CCF_FLEET:-radicale xandikos})
+fleet=(${CCF_FLEET:-${FLEET[*]}})
 step "suite against: ${fleet[*]}"
-bash scripts/fleet.sh "${fleet[@]}"
+rm -f target/results/*.json
+status=0
+bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
+
+step "negative controls fail where expected"
+for n in "${NEGATIVE_CONTROLS[@]}"; do
+    [[ " ${fleet[*]} " == *" $n "* ]] || continue
+    fails=$(grep -c '"outcome": "fail"' "target/results/$n.json" || true)
+    if ((fails == 0)); then
+        echo "negative control $n: no scenario failed; the suite must fail it" >&2
+        status=1
+    else
+        echo "negative control $n: $fails scenarios fail, as its baseline expects"
+    fi
+done
+step "done"
+exit $status

@@ -250,6 +250,45 @@ pub mod matrix {
         }
     }
 
+    /// python-caldav compatibility-hint feature names, and the spec sections whose scenarios
+    /// decide them (a section prefix matches its subsections).
+    const FEATURES: &[(&str, &[&str])] = &[
+        ("get-current-user-principal", &["RFC5397 §"]),
+        ("create-calendar", &["RFC4791 §5.3.1"]),
+        ("save-load.event", &["RFC4791 §5.3.2", "RFC4791 §5.3.4"]),
+        ("search.time-range", &["RFC4791 §9.9"]),
+        ("search.text", &["RFC4791 §9.7.5"]),
+        ("search.is-not-defined", &["RFC4791 §9.7.4"]),
+        ("search.recurrences.expanded", &["RFC4791 §9.6.5"]),
+        ("freebusy-query.rfc4791", &["RFC4791 §7.10"]),
+        ("sync-token", &["RFC6578 §"]),
+    ];
+
+    fn cites(spec: &[String], prefixes: &[&str]) -> bool {
+        spec.iter().any(|s| {
+            prefixes.iter().any(|p| {
+                s.starts_with(p) && (p.ends_with('§') || s.len() == p.len() || s[p.len()..].starts_with('.'))
+            })
+        })
+    }
+
+    fn feature_cell(r: &Results, prefixes: &[&str]) -> &'static str {
+        let rel: Vec<&ScenarioResult> = r
+            .scenarios
+            .iter()
+            .filter(|s| s.level == "MUST" && cites(&s.spec, prefixes))
+            .collect();
+        if rel.is_empty() {
+            "–"
+        } else if rel.iter().all(|s| s.outcome == "ignored") {
+            "➖ unsupported"
+        } else if rel.iter().any(|s| s.outcome == "fail") {
+            "❌ broken"
+        } else {
+            "✅ full"
+        }
+    }
+
     fn cell(s: &str) -> String {
         s.replace('|', "\\|").replace('\n', " ")
     }
@@ -282,6 +321,26 @@ pub mod matrix {
                 n("warn"),
                 n("ignored")
             );
+        }
+        md.push_str(
+            "\n## Features (python-caldav compatibility-hint names)\n\n\
+             Decided by the MUST-level scenarios citing the sections given: full when all pass, \
+             broken when any fails, unsupported when the server does not advertise it.\n\n| feature | sections |",
+        );
+        for r in runs {
+            let _ = write!(md, " {} |", cell(r.server_name.as_deref().unwrap_or("?")));
+        }
+        md.push_str("\n|---|---|");
+        for _ in runs {
+            md.push_str("---|");
+        }
+        md.push('\n');
+        for (name, prefixes) in FEATURES {
+            let _ = write!(md, "| `{name}` | {} |", prefixes.join(", ").replace(" §,", ",").trim_end_matches(" §"));
+            for r in runs {
+                let _ = write!(md, " {} |", feature_cell(r, prefixes));
+            }
+            md.push('\n');
         }
         // group -> scenario -> per server result
         let mut groups: BTreeMap<String, (Option<String>, Rows)> = BTreeMap::new();

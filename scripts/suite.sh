@@ -26,7 +26,13 @@ if [[ ${CCF_AUTH:-} != none ]]; then
 fi
 [[ -n ${CCF_AUTH:-} ]] && args+=(--auth "$CCF_AUTH")
 [[ -n ${CCF_HOME:-} ]] && args+=(--home "$CCF_HOME")
-[[ -n ${CCF_CA_CERT:-} ]] && args+=(--ca-cert "$CCF_CA_CERT")
+# CCF_TLS_MODE: ca (default: trust the server's CA with --ca-cert), insecure (--insecure),
+# or system (neither: the certificate must then be refused).
+case ${CCF_TLS_MODE:-ca} in
+    ca) [[ -n ${CCF_CA_CERT:-} ]] && args+=(--ca-cert "$CCF_CA_CERT") ;;
+    insecure) args+=(--insecure) ;;
+    system) ;;
+esac
 [[ -n ${CCF_SERVER_VERSION:-} ]] && args+=(--server-version "$CCF_SERVER_VERSION")
 if [[ -z ${CCF_NO_BASELINE:-} ]]; then
     for b in servers/"$name"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done

@@ -30,6 +30,20 @@ rm -f target/results/*.json
 status=0
 bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
 
+if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
+    step "TLS: --insecure works, an untrusted certificate is one clear error (exit 2)"
+    bash servers/up.sh xandikos-tls
+    CCF_TLS_MODE=insecure bash scripts/suite.sh xandikos-tls -q rfc4791/05_1 >/dev/null || status=1
+    rc=0
+    out=$(CCF_TLS_MODE=system bash scripts/suite.sh xandikos-tls -q 2>&1) || rc=$?
+    if [[ $rc != 2 || $out != *"--ca-cert"* ]]; then
+        echo "an untrusted certificate gave exit $rc and no hint about --ca-cert:" >&2
+        echo "$out" | tail -n 5 >&2
+        status=1
+    fi
+    bash servers/down.sh xandikos-tls
+fi
+
 step "negative controls fail where expected"
 for n in "${NEGATIVE_CONTROLS[@]}"; do
     [[ " ${fleet[*]} " == *" $n "* ]] || continue

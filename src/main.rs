@@ -284,14 +284,18 @@ fn start_server(
         Some(u) => url::Url::parse(u).map_err(|e| format!("--ready-url {u:?}: {e}"))?,
         None => start.clone(),
     };
-    let log = opts
-        .server_log
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("caldav-conformance-{runid}-server.log")));
+    let log = opts.server_log.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("caldav-conformance-{runid}-server.log"))
+    });
     let mut s = caldav_conformance::spawn::ServerUnderTest::start(cmd, log)?;
-    eprintln!("started the server under test (pid {}), log {}", s.pid(), s.log.display());
+    eprintln!(
+        "started the server under test (pid {}), log {}",
+        s.pid(),
+        s.log.display()
+    );
     s.wait_ready(Duration::from_secs(opts.ready_timeout), || {
-        rt.block_on(client.send(&Request::new("OPTIONS", ready.clone()))).is_ok()
+        rt.block_on(client.send(&Request::new("OPTIONS", ready.clone())))
+            .is_ok()
     })?;
     Ok(s)
 }

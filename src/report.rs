@@ -267,7 +267,8 @@ pub mod matrix {
     fn cites(spec: &[String], prefixes: &[&str]) -> bool {
         spec.iter().any(|s| {
             prefixes.iter().any(|p| {
-                s.starts_with(p) && (p.ends_with('§') || s.len() == p.len() || s[p.len()..].starts_with('.'))
+                s.starts_with(p)
+                    && (p.ends_with('§') || s.len() == p.len() || s[p.len()..].starts_with('.'))
             })
         })
     }
@@ -336,7 +337,14 @@ pub mod matrix {
         }
         md.push('\n');
         for (name, prefixes) in FEATURES {
-            let _ = write!(md, "| `{name}` | {} |", prefixes.join(", ").replace(" §,", ",").trim_end_matches(" §"));
+            let _ = write!(
+                md,
+                "| `{name}` | {} |",
+                prefixes
+                    .join(", ")
+                    .replace(" §,", ",")
+                    .trim_end_matches(" §")
+            );
             for r in runs {
                 let _ = write!(md, " {} |", feature_cell(r, prefixes));
             }

@@ -38,11 +38,18 @@ impl ServerUnderTest {
     }
 
     /// Poll `probe` until it reports an HTTP answer, the process exits, or the time is up.
-    pub fn wait_ready(&mut self, timeout: Duration, mut probe: impl FnMut() -> bool) -> Result<(), String> {
+    pub fn wait_ready(
+        &mut self,
+        timeout: Duration,
+        mut probe: impl FnMut() -> bool,
+    ) -> Result<(), String> {
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return Err(format!("the server under test exited before answering ({status})\n{}", self.log_tail(30)));
+                return Err(format!(
+                    "the server under test exited before answering ({status})\n{}",
+                    self.log_tail(30)
+                ));
             }
             if probe() {
                 return Ok(());
@@ -92,7 +99,10 @@ impl ServerUnderTest {
             std::thread::sleep(Duration::from_millis(100));
         }
         // Workers of the group may outlive the leader: always make sure.
-        let _ = Command::new("kill").args(["-KILL", "--", &group]).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.wait();
     }
 }

@@ -364,7 +364,12 @@ impl Run {
             vars,
             fixtures: &self.fixtures,
         };
-        let (diffs, unified) = evaluate(st, &resp, &ctx);
+        // The body is parsed as a multistatus at most once per step, for expectations and captures.
+        let ms = std::cell::OnceCell::new();
+        let parsed = || {
+            ms.get_or_init(|| xml::parse(&resp.body).and_then(|r| Multistatus::from_element(&r)))
+        };
+        let (diffs, unified) = evaluate(st, &resp, &ctx, &parsed);
         let fail = |summary: String, diffs: Vec<Diff>, unified: Option<String>| StepError {
             summary,
             diffs,
@@ -379,7 +384,7 @@ impl Run {
             ));
         }
         for (name, c) in &st.capture {
-            match capture(c, &resp, &ctx) {
+            match capture(c, &resp, &ctx, &parsed) {
                 Ok(v) => {
                     if v.is_none() && c.required {
                         return Err(fail(
@@ -411,12 +416,20 @@ impl Run {
 }
 
 /// Compare a response with a step's expectation, or failing that with its alternatives.
-pub fn evaluate(st: &Step, resp: &Response, ctx: &Ctx) -> (Vec<Diff>, Option<String>) {
-    let (mut diffs, unified) = evaluate_one(&st.expect, resp, ctx);
+/// The response body as a multistatus, parsed on first use.
+type ParsedMs<'a> = dyn Fn() -> &'a Result<Multistatus, String> + 'a;
+
+pub fn evaluate<'a>(
+    st: &Step,
+    resp: &Response,
+    ctx: &Ctx,
+    ms: &ParsedMs<'a>,
+) -> (Vec<Diff>, Option<String>) {
+    let (mut diffs, unified) = evaluate_one(&st.expect, resp, ctx, ms);
     let mut alt = st.expect.or.as_deref();
     let mut n = 1;
     while let (false, Some(a)) = (diffs.is_empty(), alt) {
-        let (d, _) = evaluate_one(a, resp, ctx);
+        let (d, _) = evaluate_one(a, resp, ctx, ms);
         if d.is_empty() {
             return (Vec::new(), None);
         }
@@ -430,10 +443,11 @@ pub fn evaluate(st: &Step, resp: &Response, ctx: &Ctx) -> (Vec<Diff>, Option<Str
     (diffs, unified)
 }
 
-fn evaluate_one(
+fn evaluate_one<'a>(
     e: &crate::scenario::Expect,
     resp: &Response,
     ctx: &Ctx,
+    parsed: &ParsedMs<'a>,
 ) -> (Vec<Diff>, Option<String>) {
     let mut diffs = Vec::new();
     let mut unified = None;
@@ -485,21 +499,21 @@ fn evaluate_one(
         }
     }
     if let Some(m) = &e.multistatus {
-        match xml::parse(&resp.body).and_then(|r| Multistatus::from_element(&r)) {
+        match parsed() {
             Ok(ms) => {
                 let before = diffs.len();
-                let canon = matching::match_multistatus(m, &ms, ctx, &mut diffs);
+                let canon = matching::match_multistatus(m, ms, ctx, &mut diffs);
                 if diffs.len() > before {
                     unified = Some(matching::unified(
                         &canon,
-                        &matching::canonical_multistatus(&ms),
+                        &matching::canonical_multistatus(ms),
                     ));
                 }
             }
             Err(err) => diffs.push(Diff {
                 path: "multistatus".into(),
                 expected: "a DAV:multistatus body".into(),
-                got: err,
+                got: err.clone(),
             }),
         }
     }
@@ -523,7 +537,12 @@ fn evaluate_one(
     (diffs, unified)
 }
 
-fn capture(c: &Capture, resp: &Response, ctx: &Ctx) -> Result<Option<String>, String> {
+fn capture<'a>(
+    c: &Capture,
+    resp: &Response,
+    ctx: &Ctx,
+    parsed: &ParsedMs<'a>,
+) -> Result<Option<String>, String> {
     if let Some(h) = &c.header {
         return Ok(resp.header(h).map(str::to_string));
     }
@@ -539,8 +558,7 @@ fn capture(c: &Capture, resp: &Response, ctx: &Ctx) -> Result<Option<String>, St
             .find_map(|c| c.prop_value(prop))
             .map(str::to_string));
     }
-    let root = xml::parse(&resp.body)?;
-    let ms = Multistatus::from_element(&root)?;
+    let ms = parsed().as_ref().map_err(Clone::clone)?;
     if c.sync_token {
         return Ok(ms.sync_token.clone());
     }

@@ -21,6 +21,8 @@ pub struct Discovered {
     pub features: BTreeSet<String>,
     /// Why features are missing, for the ignore reasons.
     pub notes: Vec<String>,
+    /// How the principal was found: the discovery requests, one per line.
+    pub trail: Vec<String>,
 }
 
 impl Discovered {
@@ -55,6 +57,9 @@ impl Discovered {
             "features:   {}",
             self.features.iter().cloned().collect::<Vec<_>>().join(", ")
         );
+        if let Some(via) = self.trail.iter().find(|l| l.starts_with("principal ")) {
+            let _ = writeln!(s, "found:      {via}");
+        }
         for n in &self.notes {
             let _ = writeln!(s, "note:       {n}");
         }
@@ -69,8 +74,8 @@ const CONTEXT_PATHS: &[&str] = &[
     "/caldav/",
     "/caldav.php/",
     "/dav.php/",
-    "/remote.php/dav/",
     "/SOGo/dav/",
+    "/remote.php/dav/",
     "/cal.php/",
 ];
 
@@ -338,5 +343,6 @@ pub async fn discover(
         reports,
         features,
         notes,
+        trail: log,
     })
 }

@@ -4,10 +4,23 @@
 
 use md5::{Digest as _, Md5};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
+
+/// `scheme://host:port/` of a URL.
+fn origin_of(u: &Url) -> Url {
+    let mut o = u.clone();
+    o.set_path("/");
+    o.set_query(None);
+    o.set_fragment(None);
+    let _ = o.set_username("");
+    let _ = o.set_password(None);
+    o
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthKind {
@@ -105,6 +118,10 @@ impl Response {
             .map(|(_, v)| v.as_str())
     }
 
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     pub fn header_all(&self, k: &str) -> Vec<&str> {
         self.headers
             .iter()
@@ -155,9 +172,22 @@ impl Scope {
         }
     }
 
-    /// Refuse a writing request whose target (or Destination) is outside the scope.
+    /// Refuse a request to another origin than the server under test (whatever its method:
+    /// credentials must never travel elsewhere), and a writing request whose target (or
+    /// Destination) is outside the scope. A read carrying a method-override header that names
+    /// a writing method (`X-HTTP-Method-Override: DELETE`) counts as that write.
     pub fn check(&self, origin: &Url, req: &Request) -> Result<(), String> {
-        if !WRITE_METHODS.contains(&req.method.to_ascii_uppercase().as_str()) {
+        if !same_origin(&req.url, origin) {
+            return Err(format!(
+                "scope guard refused {} {}: another origin than the server under test",
+                req.method, req.url
+            ));
+        }
+        let overridden = METHOD_OVERRIDE_HEADERS
+            .iter()
+            .filter_map(|h| req.get_header(h))
+            .any(|m| is_write_method(m.trim()));
+        if !is_write_method(&req.method) && !overridden {
             return Ok(());
         }
         self.check_url(origin, &req.url, &req.method)?;
@@ -174,10 +204,7 @@ impl Scope {
     }
 
     fn check_url(&self, origin: &Url, u: &Url, what: &str) -> Result<(), String> {
-        if u.scheme() != origin.scheme()
-            || u.host_str() != origin.host_str()
-            || u.port_or_known_default() != origin.port_or_known_default()
-        {
+        if !same_origin(u, origin) {
             return Err(format!(
                 "scope guard refused {what} {u}: another origin than the server under test"
             ));
@@ -202,6 +229,24 @@ impl Scope {
             ))
         }
     }
+}
+
+/// Headers some servers and frameworks honour to turn a POST or GET into another method.
+const METHOD_OVERRIDE_HEADERS: &[&str] = &[
+    "X-HTTP-Method-Override",
+    "X-HTTP-Method",
+    "X-Method-Override",
+];
+
+fn is_write_method(m: &str) -> bool {
+    WRITE_METHODS.contains(&m.to_ascii_uppercase().as_str())
+}
+
+/// Same scheme, host and port (RFC 6454 origin).
+fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
 }
 
 /// Percent-decode a path and refuse dot segments and encoded slashes that could escape a prefix.
@@ -244,6 +289,37 @@ pub struct Client {
     /// Learnt from the first challenge in `auto` mode: true = digest, false = basic.
     learnt: Mutex<Option<bool>>,
     digest: Mutex<Option<DigestChallenge>>,
+    /// Credentials go to this origin only: the one given to `bind_credentials`, or else the
+    /// origin of the first request sent (discovery's, i.e. `--url`).
+    cred_origin: OnceLock<Url>,
+    /// Set by `stop`: `send` refuses new requests (only `send_cleanup` goes through).
+    stopping: AtomicBool,
+    /// Requests between sending and their outcome, for `drain`.
+    in_flight: AtomicUsize,
+    /// Collections this client sent MKCALENDAR or MKCOL for and has not yet seen deleted:
+    /// what an interrupted run must delete, whatever the scenario bookkeeping says.
+    created: Mutex<BTreeSet<Url>>,
+}
+
+/// Counts a request in flight until dropped (also when its future is cancelled).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The collection URL with a trailing slash, for the `created` bookkeeping.
+fn collection_key(u: &Url) -> Url {
+    let mut k = u.clone();
+    k.set_query(None);
+    k.set_fragment(None);
+    if !k.path().ends_with('/') {
+        let p = format!("{}/", k.path());
+        k.set_path(&p);
+    }
+    k
 }
 
 impl Client {
@@ -272,7 +348,51 @@ impl Client {
             cfg,
             learnt: Mutex::new(None),
             digest: Mutex::new(None),
+            cred_origin: OnceLock::new(),
+            stopping: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            created: Mutex::new(BTreeSet::new()),
         })
+    }
+
+    /// Send credentials to this URL's origin only (the first request's origin by default).
+    /// Returns false when the binding was already made (to the origin it then holds).
+    pub fn bind_credentials(&self, to: &Url) -> bool {
+        self.cred_origin.set(origin_of(to)).is_ok()
+    }
+
+    /// True when credentials may be sent to `u`.
+    fn credentials_allowed(&self, u: &Url) -> bool {
+        same_origin(self.cred_origin.get_or_init(|| origin_of(u)), u)
+    }
+
+    /// Refuse every further request made with `send` (an interrupted run); requests already
+    /// on their way finish (see `drain`), and `send_cleanup` still goes through.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Wait until no request is in flight, at most `max`; true when none is.
+    pub async fn drain(&self, max: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + max;
+        while self.in_flight.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        true
+    }
+
+    /// Requests in flight right now.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Collections this client sent MKCALENDAR/MKCOL for and has not seen deleted since
+    /// (including ones whose creation failed without a definite answer, e.g. a timeout).
+    pub fn created_collections(&self) -> Vec<Url> {
+        Self::lock(&self.created).iter().cloned().collect()
     }
 
     pub fn timeout(&self) -> Duration {
@@ -299,6 +419,9 @@ impl Client {
     /// The Authorization header to send preemptively, if the scheme is known.
     fn authorization(&self, req: &Request) -> Option<String> {
         let pass = self.cfg.password.as_ref()?;
+        if !self.credentials_allowed(&req.url) {
+            return None;
+        }
         let mode = match self.cfg.auth {
             AuthKind::None => return None,
             AuthKind::Bearer => return Some(format!("Bearer {}", pass.expose())),
@@ -327,9 +450,51 @@ impl Client {
     }
 
     /// Send a request; answer one authentication challenge; cap and time-limit the body.
+    /// Refused once `stop` has been called.
     pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        // Count first, then look at the flag: `stop` sets the flag, then `drain` waits for the
+        // count, so no request can slip past both (both sides are SeqCst).
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let guard = InFlight(&self.in_flight);
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(HttpError(
+                "interrupted: no further requests are sent (Ctrl-C or SIGTERM)".into(),
+            ));
+        }
+        let r = self.send_tracked(req).await;
+        drop(guard);
+        r
+    }
+
+    /// As `send`, but also after `stop`: for the deletions of an interrupted run.
+    pub async fn send_cleanup(&self, req: &Request) -> Result<Response, HttpError> {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let _guard = InFlight(&self.in_flight);
+        self.send_tracked(req).await
+    }
+
+    /// Keep the `created` bookkeeping around one exchange.
+    async fn send_tracked(&self, req: &Request) -> Result<Response, HttpError> {
+        let method = req.method.to_ascii_uppercase();
+        let creates = method == "MKCALENDAR" || method == "MKCOL";
+        if creates {
+            Self::lock(&self.created).insert(collection_key(&req.url));
+        }
+        let r = self.send_authenticated(req).await;
+        if let Ok(resp) = &r {
+            let gone = (method == "DELETE" && (resp.is_success() || resp.status == 404))
+                || (creates && (400..500).contains(&resp.status));
+            if gone {
+                Self::lock(&self.created).remove(&collection_key(&req.url));
+            }
+        }
+        r
+    }
+
+    async fn send_authenticated(&self, req: &Request) -> Result<Response, HttpError> {
         let first = self.send_once(req, self.authorization(req)).await?;
-        if first.status != 401 || !self.has_credentials() {
+        if first.status != 401 || !self.has_credentials() || !self.credentials_allowed(&req.url)
+        {
             return Ok(first);
         }
         let challenges = first.header_all("WWW-Authenticate");

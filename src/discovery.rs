@@ -306,6 +306,26 @@ pub async fn discover(
                     }
                 }
             }
+            // RFC 4791 §5.2.3: without the property, any component type may be stored.
+            let comps: Vec<String> = first_prop(
+                &resp,
+                &QName::new(CALDAV, "supported-calendar-component-set"),
+            )
+            .map(|set| {
+                set.children
+                    .iter()
+                    .filter(|c| c.name == QName::new(CALDAV, "comp"))
+                    .filter_map(|c| c.attr("name").map(|n| n.to_ascii_uppercase()))
+                    .collect()
+            })
+            .unwrap_or_else(|| {
+                ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"]
+                    .map(String::from)
+                    .to_vec()
+            });
+            for c in comps {
+                features.insert(format!("component.{c}"));
+            }
             if first_prop(&resp, &QName::new(CS, "getctag")).is_some() {
                 features.insert("getctag".into());
             }

@@ -399,12 +399,34 @@ impl Client {
         self.cfg.timeout
     }
 
-    /// The password, to redact it from any text the suite prints.
+    /// Redact the credentials from any text the suite prints: the password as such, as Rust
+    /// and JSON escape it (`{:?}` in diffs), and the Basic credentials `user:password` in
+    /// base64 (a server may echo the Authorization header back).
     pub fn redact(&self, text: &str) -> String {
-        match &self.cfg.password {
-            Some(p) if p.expose().len() >= 3 => text.replace(p.expose(), "[redacted]"),
-            _ => text.to_string(),
+        let Some(p) = &self.cfg.password else {
+            return text.to_string();
+        };
+        let p = p.expose();
+        let mut forms: Vec<String> = Vec::new();
+        if let Some(u) = &self.cfg.user {
+            let b = base64_lite::encode(&format!("{u}:{p}"));
+            forms.push(b.trim_end_matches('=').to_string());
+            forms.push(b);
         }
+        if p.len() >= 3 {
+            let escaped = format!("{p:?}");
+            forms.push(escaped[1..escaped.len() - 1].to_string());
+            forms.push(p.to_string());
+        }
+        // Longest first, so that a form containing another is replaced whole.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        let mut out = text.to_string();
+        for f in forms.iter().filter(|f| f.len() >= 3) {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), "[redacted]");
+            }
+        }
+        out
     }
 
     fn has_credentials(&self) -> bool {
@@ -493,8 +515,7 @@ impl Client {
 
     async fn send_authenticated(&self, req: &Request) -> Result<Response, HttpError> {
         let first = self.send_once(req, self.authorization(req)).await?;
-        if first.status != 401 || !self.has_credentials() || !self.credentials_allowed(&req.url)
-        {
+        if first.status != 401 || !self.has_credentials() || !self.credentials_allowed(&req.url) {
             return Ok(first);
         }
         let challenges = first.header_all("WWW-Authenticate");
@@ -572,8 +593,22 @@ impl Client {
             rb = rb.body(b.clone());
         }
         let started = std::time::Instant::now();
+        let timed_out = || {
+            HttpError(format!(
+                "{} {} timed out after {:?} (--timeout)",
+                req.method, req.url, self.cfg.timeout
+            ))
+        };
+        // reqwest's own timeout (the same duration) may fire first: one message for both.
+        let fail = |e: reqwest::Error| {
+            if e.is_timeout() {
+                timed_out()
+            } else {
+                describe(&e, &req.url)
+            }
+        };
         let fut = async {
-            let mut resp = rb.send().await.map_err(|e| describe(&e, &req.url))?;
+            let mut resp = rb.send().await.map_err(fail)?;
             let status = resp.status().as_u16();
             let headers: Vec<(String, String)> = resp
                 .headers()
@@ -594,7 +629,7 @@ impl Client {
                 }
             }
             let mut body = Vec::new();
-            while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e, &req.url))? {
+            while let Some(chunk) = resp.chunk().await.map_err(fail)? {
                 if body.len() as u64 + chunk.len() as u64 > self.cfg.max_body {
                     return Err(HttpError(format!(
                         "response body exceeds the {} byte cap (--max-body)",
@@ -612,10 +647,7 @@ impl Client {
         };
         match tokio::time::timeout(self.cfg.timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(HttpError(format!(
-                "{} {} timed out after {:?} (--timeout)",
-                req.method, req.url, self.cfg.timeout
-            ))),
+            Err(_) => Err(timed_out()),
         }
     }
 }
@@ -774,7 +806,8 @@ mod base64_lite {
     }
 }
 
-/// Render a request and response for a failure report; credentials are never included.
+/// Render a request and response for a failure report; credentials are never included
+/// (bodies are redacted before they are truncated, so that no part of a secret survives).
 pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usize) -> String {
     let mut s = format!("> {} {}\n", req.method, req.url);
     for (k, v) in &req.headers {
@@ -785,7 +818,7 @@ pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usiz
     }
     if let Some(b) = &req.body {
         s.push_str(&indent(
-            &truncate(&String::from_utf8_lossy(b), limit),
+            &truncate(&client.redact(&String::from_utf8_lossy(b)), limit),
             ">   ",
         ));
     }
@@ -802,7 +835,7 @@ pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usiz
             let _ = writeln!(s, "< {k}: {v}");
         }
         s.push_str(&indent(
-            &truncate(&String::from_utf8_lossy(&r.body), limit),
+            &truncate(&client.redact(&String::from_utf8_lossy(&r.body)), limit),
             "<   ",
         ));
     }
@@ -895,5 +928,88 @@ mod tests {
         assert!(s.check(&origin, &mv).is_err());
         let get = Request::new("GET", Url::parse("http://h:1/anything").unwrap());
         assert!(s.check(&origin, &get).is_ok());
+        // Reads go to the server under test only (credentials must not travel elsewhere).
+        for other in ["http://other:1/x", "https://h:1/x", "http://h:2/x"] {
+            let r = Request::new("GET", Url::parse(other).unwrap());
+            assert!(s.check(&origin, &r).is_err(), "{other}");
+        }
+        // A method override turns a read into the write it names.
+        let sneaky = Request::new("GET", Url::parse("http://h:1/home/other/").unwrap())
+            .header("X-HTTP-Method-Override", "delete");
+        assert!(s.check(&origin, &sneaky).is_err());
+    }
+
+    fn client(user: &str, pass: &str) -> Client {
+        Client::new(ClientConfig {
+            user: Some(user.into()),
+            password: Some(Secret::new(pass.into())),
+            auth: AuthKind::Basic,
+            insecure: false,
+            ca_cert: None,
+            timeout: Duration::from_secs(1),
+            max_body: 1024,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn credentials_go_to_the_bound_origin_only() {
+        let c = client("u", "secret");
+        let home = Url::parse("http://h:1/dav/").unwrap();
+        assert!(c.bind_credentials(&home));
+        let here = Request::new("GET", Url::parse("http://h:1/x").unwrap());
+        assert!(c.authorization(&here).is_some());
+        for other in ["http://evil:1/x", "https://h:1/x", "http://h:2/x"] {
+            let r = Request::new("GET", Url::parse(other).unwrap());
+            assert!(c.authorization(&r).is_none(), "{other}");
+        }
+        // Unbound: the first request's origin is the one.
+        let c = client("u", "secret");
+        assert!(c.authorization(&here).is_some());
+        let r = Request::new("GET", Url::parse("http://evil:1/x").unwrap());
+        assert!(c.authorization(&r).is_none());
+    }
+
+    #[test]
+    fn redaction_covers_escaped_and_base64_forms() {
+        let pass = r#"p"w\x<y"#;
+        let c = client("alice", pass);
+        let b64 = base64_lite::encode(&format!("alice:{pass}"));
+        let text = format!(
+            "a {pass} b {pass:?} c Basic {b64} d {}",
+            b64.trim_end_matches('=')
+        );
+        let r = c.redact(&text);
+        assert!(!r.contains(pass) && !r.contains(&b64), "{r}");
+        assert!(!r.contains(b64.trim_end_matches('=')), "{r}");
+        assert!(!r.contains(r#"p\"w"#), "{r}");
+    }
+
+    #[tokio::test]
+    async fn a_stopped_client_sends_nothing_but_cleanup() {
+        let c = client("u", "secret");
+        c.stop();
+        // Port 9 (discard) on 127.0.0.1: nothing listens; the refusal comes before any I/O.
+        let r = Request::new("GET", Url::parse("http://127.0.0.1:9/").unwrap());
+        let e = c.send(&r).await.unwrap_err();
+        assert!(e.0.starts_with("interrupted"), "{e}");
+        assert_eq!(c.in_flight(), 0);
+        assert!(c
+            .send_cleanup(&r)
+            .await
+            .is_err_and(|e| !e.0.starts_with("interrupted")));
+        assert!(c.drain(Duration::from_millis(10)).await);
+    }
+
+    #[tokio::test]
+    async fn created_collections_are_remembered_until_deleted() {
+        let c = client("u", "secret");
+        // Nothing listens: MKCALENDAR fails without an answer, so it may have happened.
+        let u = Url::parse("http://127.0.0.1:9/home/ccf-0a1b2c3d-1").unwrap();
+        let _ = c.send(&Request::new("MKCALENDAR", u)).await;
+        assert_eq!(
+            c.created_collections(),
+            [Url::parse("http://127.0.0.1:9/home/ccf-0a1b2c3d-1/").unwrap()]
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod discovery; // finding the principal, home and features of the server und
 pub mod http; // HTTP client, authentication, caps, scope guard, redaction
 pub mod ical; // iCalendar normalisation
 pub mod matching; // expectations against responses, path-addressed diffs
+pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
 pub mod report; // JUnit and JSON results
 pub mod runner; // running one scenario in its scratch calendar
 pub mod scenario; // the YAML scenario model and its loading

@@ -10,9 +10,11 @@ use caldav_conformance::runner::{Outcome, Run};
 use caldav_conformance::scenario::{self, Loaded};
 use clap::Parser;
 use libtest_mimic::{Completion, Failed, Trial};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -261,6 +263,7 @@ fn main() -> ExitCode {
         },
     };
     let code = run_suite(&cli, loaded, baseline, client, start, home, rt, runid);
+    wait_if_interrupted(Duration::from_secs(cli.conn.timeout.max(1)));
     if let Some(s) = server.as_mut() {
         if code != ExitCode::SUCCESS {
             eprintln!("{}", s.log_tail(40));
@@ -312,12 +315,17 @@ fn run_suite(
     runid: String,
 ) -> ExitCode {
     let probe = format!("ccf-{runid}-probe");
-    let disc = match rt.block_on(discovery::discover(
+    // Installed before discovery, which creates the probe calendar.
+    let live: Arc<Mutex<BTreeSet<url::Url>>> = Arc::default();
+    install_signal_cleanup(&rt, &client, &live, &runid);
+    let disc = rt.block_on(discovery::discover(
         &client,
         &start,
         home.as_ref(),
         (!cli.opts.read_only).then_some(probe.as_str()),
-    )) {
+    ));
+    wait_if_interrupted(client.timeout());
+    let disc = match disc {
         Ok(d) => d,
         Err(e) => return die(&e),
     };
@@ -331,17 +339,18 @@ fn run_suite(
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
         user: cli.conn.user.clone().unwrap_or_default(),
-        live: Arc::new(Mutex::new(Default::default())),
+        live,
         outcomes: Mutex::new(Default::default()),
         scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
     });
-    install_signal_cleanup(&rt, &run);
     let trials: Vec<Trial> = loaded
         .iter()
         .enumerate()
         .map(|(i, l)| trial(&rt, &run, l.clone(), i + 1))
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
+    // An interrupted run writes no results, JUnit or baseline: the handler exits.
+    wait_if_interrupted(run.client.timeout());
     let outcomes = run.outcomes.lock().map(|o| o.clone()).unwrap_or_default();
     let mut results = report::results(&loaded, &outcomes, &run.disc);
     results.server_name = cli.opts.server_name.clone();
@@ -561,22 +570,102 @@ fn trial(rt: &Arc<tokio::runtime::Runtime>, run: &Arc<Run>, l: Loaded, index: us
     })
 }
 
-/// On Ctrl-C or SIGTERM, delete the scratch collections that exist right now, then exit.
-fn install_signal_cleanup(rt: &tokio::runtime::Runtime, run: &Arc<Run>) {
-    let run = Arc::clone(run);
+/// Set when a Ctrl-C or SIGTERM arrived; the signal handler then owns the end of the process.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+/// Keeps the runtime (and so the signal handler) alive until the process exits.
+static RUNTIME: OnceLock<Arc<tokio::runtime::Runtime>> = OnceLock::new();
+
+/// Called by the main thread where it would otherwise go on: once interrupted, it waits for
+/// the signal handler (which exits the process when its deletions are done); bounded, so
+/// that a stuck handler cannot hang the process.
+fn wait_if_interrupted(timeout: Duration) {
+    if !INTERRUPTED.load(Ordering::SeqCst) {
+        return;
+    }
+    std::thread::sleep(timeout * 6 + Duration::from_secs(10));
+    eprintln!("the interrupt cleanup did not finish: run `caldav-conformance cleanup --url …`");
+    std::process::exit(130);
+}
+
+/// On Ctrl-C or SIGTERM: stop sending scenario requests, let the requests in flight finish,
+/// then delete every scratch collection of this run that may exist (those the scenarios hold
+/// and those the client sent MKCALENDAR/MKCOL for and has not seen deleted, the discovery
+/// probe included), and exit 130 (143 for SIGTERM). A second signal exits at once.
+fn install_signal_cleanup(
+    rt: &Arc<tokio::runtime::Runtime>,
+    client: &Arc<Client>,
+    live: &Arc<Mutex<BTreeSet<url::Url>>>,
+    runid: &str,
+) {
+    let _ = RUNTIME.set(Arc::clone(rt));
+    let (client, live, runid) = (Arc::clone(client), Arc::clone(live), runid.to_string());
     rt.spawn(async move {
         let code = wait_for_signal().await;
-        eprintln!(
-            "\ninterrupted: deleting scratch collections of run {}",
-            run.runid
-        );
-        let live: Vec<url::Url> = run
-            .live
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        // Snapshot first, then stop: a collection that leaves `live` after this point had
+        // its cleanup refused, and one added after it gets no request through.
+        let mut targets: BTreeSet<url::Url> = live
             .lock()
-            .map(|l| l.iter().cloned().collect())
-            .unwrap_or_default();
-        for u in live {
-            let _ = run.client.send(&Request::new("DELETE", u)).await;
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        client.stop();
+        eprintln!("\ninterrupted: no further requests; deleting the scratch collections of run {runid}");
+        tokio::spawn(async {
+            let code = wait_for_signal().await;
+            eprintln!("interrupted again: exiting without finishing the cleanup; `caldav-conformance cleanup --url …` removes what is left");
+            std::process::exit(code);
+        });
+        let wait = client.timeout() + Duration::from_secs(1);
+        if client.in_flight() > 0 {
+            eprintln!(
+                "waiting for {} request(s) in flight (at most {wait:?})",
+                client.in_flight()
+            );
+        }
+        if !client.drain(wait).await {
+            eprintln!("warning: requests still in flight after {wait:?}");
+        }
+        targets.extend(client.created_collections());
+        let prefix = format!("ccf-{runid}-");
+        let mut tasks = tokio::task::JoinSet::new();
+        for u in targets {
+            let name = u
+                .path_segments()
+                .and_then(|s| s.filter(|x| !x.is_empty()).next_back())
+                .unwrap_or("")
+                .to_string();
+            if !(caldav_conformance::cleanup::is_scratch_name(&name) && name.starts_with(&prefix)) {
+                eprintln!("not deleting {u}: not a scratch collection of this run");
+                continue;
+            }
+            let c = Arc::clone(&client);
+            tasks.spawn(async move {
+                let r = c.send_cleanup(&Request::new("DELETE", u.clone())).await;
+                (u, r)
+            });
+        }
+        let mut left = 0;
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok((u, Ok(r))) if r.is_success() || r.status == 404 => {
+                    eprintln!("deleted {u} ({})", r.status)
+                }
+                Ok((u, Ok(r))) => {
+                    left += 1;
+                    eprintln!("DELETE {u} answered {}", r.status);
+                }
+                Ok((u, Err(e))) => {
+                    left += 1;
+                    eprintln!("DELETE {u} failed: {e}");
+                }
+                Err(e) => {
+                    left += 1;
+                    eprintln!("a cleanup task failed: {e}");
+                }
+            }
+        }
+        if left > 0 {
+            eprintln!("{left} scratch collection(s) may be left: `caldav-conformance cleanup --url …` removes them");
         }
         std::process::exit(code);
     });

@@ -502,13 +502,62 @@ pub fn match_ical(
             continue;
         };
         for (name, m) in &c.props {
-            match_value(
-                &at(&format!("{addr}/{name}")),
-                m,
-                first.prop_value(name).map(Actual::Text),
-                ctx,
-                diffs,
-            );
+            // `NAME` matches the property value, `NAME;PARAM` the value of one parameter. When
+            // the property occurs several times, the expectation holds if any occurrence meets it.
+            let (pname, param) = match name.split_once(';') {
+                Some((p, q)) => (p, Some(q)),
+                None => (name.as_str(), None),
+            };
+            let values: Vec<&str> = first
+                .props
+                .iter()
+                .filter(|p| p.name.eq_ignore_ascii_case(pname))
+                .filter_map(|p| match param {
+                    None => Some(p.value.as_str()),
+                    Some(q) => p
+                        .params
+                        .iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case(q))
+                        .map(|(_, v)| v.as_str()),
+                })
+                .collect();
+            let path = at(&format!("{addr}/{name}"));
+            if values.len() <= 1 {
+                match_value(
+                    &path,
+                    m,
+                    values.first().map(|v| Actual::Text(v)),
+                    ctx,
+                    diffs,
+                );
+                continue;
+            }
+            let mut first_diffs = None;
+            let mut met = false;
+            for v in &values {
+                let mut d = Vec::new();
+                match_value(&path, m, Some(Actual::Text(v)), ctx, &mut d);
+                if d.is_empty() {
+                    met = true;
+                    break;
+                }
+                first_diffs.get_or_insert(d);
+            }
+            if !met {
+                if matches!(m, ValueMatch::Text(t) if t == "absent") {
+                    diffs.extend(first_diffs.unwrap_or_default());
+                } else {
+                    diffs.push(Diff {
+                        path,
+                        expected: format!(
+                            "one of the {} occurrences {}",
+                            values.len(),
+                            describe(m, ctx)
+                        ),
+                        got: format!("{values:?}"),
+                    });
+                }
+            }
         }
     }
     for (kind, n) in &exp.count {

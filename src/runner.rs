@@ -148,14 +148,19 @@ impl Run {
         let sc2 = sc.clone();
         let scope2 = scope.clone();
         let (c1, c2) = (cal.clone(), cal2.clone());
-        let body = tokio::spawn(async move { me.body(&sc2, vars, scope2, c1, c2).await });
-        let result = match tokio::time::timeout(self.scenario_timeout, body).await {
+        let mut body = tokio::spawn(async move { me.body(&sc2, vars, scope2, c1, c2).await });
+        let result = match tokio::time::timeout(self.scenario_timeout, &mut body).await {
             Ok(Ok(r)) => r,
             Ok(Err(join)) => Err(format!("the scenario panicked: {join}")),
-            Err(_) => Err(format!(
-                "the scenario did not finish within {:?} (per-scenario timeout)",
-                self.scenario_timeout
-            )),
+            Err(_) => {
+                // Stop the body before the cleanup: nothing may be sent after the DELETE.
+                body.abort();
+                let _ = body.await;
+                Err(format!(
+                    "the scenario did not finish within {:?} (per-scenario timeout)",
+                    self.scenario_timeout
+                ))
+            }
         };
         let cleanup = self.cleanup(&scratch, &scope).await;
         {

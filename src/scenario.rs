@@ -759,7 +759,12 @@ fn validate_match(
         }
         ValueMatch::Rule(r) => {
             if let Some(re) = &r.regex {
-                if let Err(e) = regex::Regex::new(re) {
+                // Variables are substituted (escaped) before the regex is compiled at run time.
+                let dummy: std::collections::BTreeMap<String, String> = template::variables(re)
+                    .into_iter()
+                    .map(|v| (v, "x".to_string()))
+                    .collect();
+                if let Err(e) = regex::Regex::new(&template::render_regex(re, &dummy)) {
                     errs.push(format!("invalid regex {re:?}: {e}"));
                 }
             }

@@ -57,15 +57,16 @@ fn date_value(name: &str) -> Option<String> {
             _ => return None,
         };
         let unit = rest.chars().last()?;
-        let n: i64 = rest[1..rest.len() - 1].parse().ok()?;
+        // `get`, checked arithmetic: names come from scenario files (`today+`, huge offsets).
+        let n: i64 = rest.get(1..rest.len() - 1)?.parse().ok()?;
         match unit {
-            'd' => Duration::days(sign * n),
-            'w' => Duration::weeks(sign * n),
-            'h' => Duration::hours(sign * n),
+            'd' => Duration::try_days(sign * n)?,
+            'w' => Duration::try_weeks(sign * n)?,
+            'h' => Duration::try_hours(sign * n)?,
             _ => return None,
         }
     };
-    let t = Utc::now() + offset;
+    let t = Utc::now().checked_add_signed(offset)?;
     Some(match base {
         "today" if unit_is_hours(rest) => return None,
         "today" => t.format("%Y%m%d").to_string(),
@@ -132,6 +133,16 @@ mod tests {
         assert_eq!(date_value("today+1d").as_deref(), Some(tomorrow.as_str()));
         assert!(date_value("today+1h").is_none());
         assert!(date_value("tomorrow").is_none());
+        // Names from scenario files: none of these may panic.
+        for odd in [
+            "today+",
+            "now-",
+            "today+d",
+            "today+999999999999d",
+            "now+99999999999999999w",
+        ] {
+            assert!(date_value(odd).is_none(), "{odd}");
+        }
         assert!(is_builtin("now-2h"));
     }
 

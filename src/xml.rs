@@ -75,9 +75,18 @@ pub struct Element {
     pub name: QName,
     pub children: Vec<Element>,
     pub text: String,
+    /// Attributes by local name (namespace declarations left out), values unescaped.
+    pub attrs: Vec<(String, String)>,
 }
 
 impl Element {
+    pub fn attr(&self, local: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == local)
+            .map(|(_, v)| v.as_str())
+    }
+
     pub fn child(&self, name: &QName) -> Option<&Element> {
         self.children.iter().find(|c| &c.name == name)
     }
@@ -154,10 +163,27 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                     }
                 };
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
+                let mut attrs = Vec::new();
+                for a in e.attributes() {
+                    let a =
+                        a.map_err(|err| format!("malformed XML attribute near byte {pos}: {err}"))?;
+                    let key = a.key.as_ref();
+                    if key == b"xmlns" || key.starts_with(b"xmlns:") {
+                        continue;
+                    }
+                    let v = a.unescape_value().map_err(|err| {
+                        format!("malformed XML attribute value near byte {pos}: {err}")
+                    })?;
+                    attrs.push((
+                        String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
+                        v.into_owned(),
+                    ));
+                }
                 let el = Element {
                     name: QName { ns, local },
                     children: Vec::new(),
                     text: String::new(),
+                    attrs,
                 };
                 if matches!(ev, Event::Empty(_)) {
                     attach(&mut stack, &mut root, el);

@@ -85,13 +85,6 @@ impl El {
         self.children = vec![Node::Text(t.to_string())];
     }
 
-    pub fn attr(&self, local: &str) -> Option<&str> {
-        self.attrs
-            .iter()
-            .find(|(ns, l, _)| ns.is_empty() && l == local)
-            .map(|(_, _, v)| v.as_str())
-    }
-
     /// Visit this element and every descendant, parents first.
     pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut El)) {
         f(self);

@@ -1,0 +1,214 @@
+#!/usr/bin/env bash
+# scripts/safety-proof.sh: prove that a run never loses or alters data that was there before it.
+#
+# Starts a private Radicale 3.9 (from the venv target/fleet/venv, created when missing) on a
+# free port with its own storage folder, gives user1 several calendars full of events (and a
+# task list), snapshots the storage folder, then:
+#   1. runs the whole suite against it;
+#   2. runs it again several times, interrupted part-way with SIGINT (and once SIGTERM), at
+#      different moments (during discovery and its probe calendar, and during scenarios);
+#   3. leaves scratch collections behind by hand (plus decoys that merely look like them) and
+#      runs `caldav-conformance cleanup --dry-run` (deletes nothing) and `cleanup` (deletes
+#      exactly the scratch ones);
+# and after each step compares the storage folder with the snapshot: the same files with the
+# same contents, and no ccf-* collection left. Exits non-zero on any difference.
+#
+# Ignored in the comparison, because Radicale rewrites them on its own, whatever the client:
+#   .Radicale.lock            the storage lock file (its mtime/content is touched on locking)
+#   .Radicale.cache/          per-collection caches: parsed items and sync-token history,
+#                             rebuilt on demand from the items (a PROPFIND of DAV:sync-token
+#                             or getctag on a calendar may (re)write them); they hold no data
+#                             of their own: deleting them loses nothing
+#   .Radicale.tmp-*           temporary files of an atomic write in progress
+# Everything else (each item file and each collection's .Radicale.props) must be byte-identical.
+#
+# Environment: CCF_BIN (default target/debug/caldav-conformance, built when missing),
+# CCF_VENV (default target/fleet/venv), CCF_KEEP=1 keeps the work folder for inspection.
+set -euo pipefail
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$repo"
+
+log() { printf '[safety-proof] %s\n' "$*" >&2; }
+fail() { printf '[safety-proof] FAILED: %s\n' "$*" >&2; exit 1; }
+
+bin="${CCF_BIN:-$repo/target/debug/caldav-conformance}"
+if [[ -z ${CCF_BIN:-} ]]; then
+    cargo build --quiet --bin caldav-conformance
+fi
+[[ -x $bin ]] || fail "no binary at $bin"
+
+venv="${CCF_VENV:-$repo/target/fleet/venv}"
+if [[ ! -x $venv/bin/radicale ]]; then
+    log "creating $venv with radicale==3.9.0"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check radicale==3.9.0
+fi
+command -v curl >/dev/null || fail "curl is needed"
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/ccf-safety.XXXXXX")"
+storage="$work/collections"
+server_pid=""
+cleanup() {
+    if [[ -n $server_pid ]]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    if [[ -n ${CCF_KEEP:-} ]]; then log "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+base="http://127.0.0.1:$port"
+printf 'user1:pass1\nuser2:pass2\n' >"$work/users"
+printf 'pass1\n' >"$work/password"
+chmod 600 "$work/password"
+mkdir -p "$storage"
+cat >"$work/config" <<EOF
+[server]
+hosts = 127.0.0.1:$port
+[auth]
+type = htpasswd
+htpasswd_filename = $work/users
+htpasswd_encryption = plain
+[rights]
+type = owner_only
+[storage]
+filesystem_folder = $storage
+[logging]
+level = warning
+EOF
+"$venv/bin/radicale" --config "$work/config" >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    curl -s -o /dev/null "$base/" && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "radicale did not start"; }
+    sleep 0.1
+done
+curl -s -o /dev/null "$base/" || fail "radicale does not answer on $base"
+log "private radicale (pid $server_pid) on $base, storage $storage"
+
+# ---------------------------------------------------------------- the user's own data
+dav() { # dav METHOD PATH [CURL-ARGS...]: request as user1, fail on a non-2xx status
+    local m=$1 p=$2 code
+    shift 2
+    code="$(curl -s -o "$work/last" -w '%{http_code}' -u user1:pass1 -X "$m" "$@" "$base$p")"
+    [[ $code == 2* ]] || { cat "$work/last" >&2; fail "$m $p answered $code"; }
+}
+dav PROPFIND /user1/ -H 'Depth: 0'
+for cal in work family birthdays; do
+    dav MKCALENDAR "/user1/$cal/"
+    for i in $(seq 1 12); do
+        printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//safety-proof//EN\r\nBEGIN:VEVENT\r\nUID:%s-%s@safety-proof\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:202601%02dT090000Z\r\nDURATION:PT1H\r\nSUMMARY:%s event %s\r\nDESCRIPTION:pre-existing data that no run may touch\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n' \
+            "$cal" "$i" "$i" "$cal" "$i" >"$work/ev.ics"
+        dav PUT "/user1/$cal/event-$i.ics" -H 'Content-Type: text/calendar' --data-binary @"$work/ev.ics"
+    done
+done
+dav MKCALENDAR /user1/tasks/
+printf 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//safety-proof//EN\r\nBEGIN:VTODO\r\nUID:todo-1@safety-proof\r\nDTSTAMP:20250101T000000Z\r\nSUMMARY:a task\r\nEND:VTODO\r\nEND:VCALENDAR\r\n' >"$work/todo.ics"
+dav PUT /user1/tasks/todo-1.ics -H 'Content-Type: text/calendar' --data-binary @"$work/todo.ics"
+# A collection named like the suite's scratch prefix but not a scratch name: never touched.
+dav MKCALENDAR /user1/ccf-mine/
+dav PUT /user1/ccf-mine/keep.ics -H 'Content-Type: text/calendar' --data-binary @"$work/todo.ics"
+
+snapshot() { # the storage folder: every file (but Radicale's own caches) with its sha256
+    (cd "$storage" && find . -type f \
+        ! -name '.Radicale.lock' ! -path '*/.Radicale.cache/*' ! -name '.Radicale.tmp-*' \
+        -print0 | sort -z | xargs -0 -r sha256sum)
+    (cd "$storage" && find . -type d ! -path '*/.Radicale.cache*' | sort)
+}
+snapshot >"$work/before"
+[[ $(grep -c 'event-.*\.ics' "$work/before") -eq 36 ]] || fail "the snapshot does not hold the 36 events"
+log "snapshot: $(grep -c '^[0-9a-f]\{64\} ' "$work/before") files"
+
+check() { # check WHAT: storage as in the snapshot, no scratch collection left
+    local what=$1 left
+    # The client is gone; give the server a moment for anything it may still be writing.
+    sleep 0.5
+    snapshot >"$work/after"
+    if ! diff -u "$work/before" "$work/after" >"$work/diff"; then
+        cat "$work/diff" >&2
+        fail "$what: the storage folder differs from the snapshot"
+    fi
+    left="$(cd "$storage" && find . -type d -name 'ccf-*' ! -name 'ccf-mine' -print)"
+    [[ -z $left ]] || fail "$what: scratch collections left behind: $left"
+    log "$what: storage identical to the snapshot, no scratch collection left"
+}
+check "setup"
+
+suite() { "$bin" --url "$base/" --user user1 --password-file "$work/password" "$@"; }
+
+# ---------------------------------------------------------------- 1. a whole run
+log "1. the whole suite"
+set +e
+suite -q >"$work/run.log" 2>&1
+code=$?
+set -e
+[[ $code == 0 || $code == 101 ]] || { tail -n 40 "$work/run.log" >&2; fail "the run ended with exit code $code"; }
+grep -q 'test result:' "$work/run.log" || { tail -n 40 "$work/run.log" >&2; fail "the run did not finish"; }
+log "run ended with exit $code: $(grep 'test result:' "$work/run.log" | tail -n 1)"
+grep -q 'pass1' "$work/run.log" && fail "the password appears in the output"
+check "after a whole run"
+
+# ---------------------------------------------------------------- 2. interrupted runs
+interrupt() { # interrupt SIGNAL DELAY EXPECTED-EXIT
+    local sig=$1 delay=$2 want=$3 pid code
+    # The binary itself in the background (not a shell function: $! would be a subshell),
+    # with job control on so that it keeps the default SIGINT disposition, as under a
+    # terminal (a non-interactive shell starts background commands with SIGINT ignored).
+    set -m
+    "$bin" --url "$base/" --user user1 --password-file "$work/password" --test-threads 1 \
+        >"$work/int.log" 2>&1 &
+    pid=$!
+    set +m
+    sleep "$delay"
+    kill -s "$sig" "$pid" 2>/dev/null || true
+    set +e
+    wait "$pid"
+    code=$?
+    set -e
+    if [[ $code != "$want" ]]; then
+        # The run may have ended by itself before the signal: still a valid run to check.
+        grep -q 'test result:' "$work/int.log" && [[ $code == 0 || $code == 101 ]] ||
+            { tail -n 30 "$work/int.log" >&2; fail "SIG$sig after ${delay}s: exit $code, expected $want"; }
+        log "SIG$sig after ${delay}s: the run had already finished (exit $code)"
+    else
+        log "SIG$sig after ${delay}s: exit $code; $(grep -c '^deleted ' "$work/int.log" || true) collection(s) deleted by the handler"
+        grep -q 'pass1' "$work/int.log" && fail "the password appears in the output"
+    fi
+    check "after SIG$sig at ${delay}s"
+}
+log "2. interrupted runs"
+for d in 0.05 0.15 0.3 0.6 1 1.5 2.5; do
+    interrupt INT "$d" 130
+done
+interrupt TERM 1.2 143
+
+# ---------------------------------------------------------------- 3. cleanup
+log "3. cleanup of leftovers"
+dav MKCALENDAR /user1/ccf-0badc0de-1/
+dav PUT /user1/ccf-0badc0de-1/x.ics -H 'Content-Type: text/calendar' --data-binary @"$work/todo.ics"
+dav MKCALENDAR /user1/ccf-0badc0de-2b/
+dav MKCALENDAR /user1/ccf-0badc0de-probe/
+# Decoys: look like scratch collections, are not (wrong pattern): never deleted.
+dav MKCALENDAR /user1/ccf-0badc0de/
+dav MKCALENDAR /user1/ccf-0BADC0DE-1/
+"$bin" cleanup --url "$base/" --user user1 --password-file "$work/password" --dry-run >"$work/dry.log" 2>&1 ||
+    { cat "$work/dry.log" >&2; fail "cleanup --dry-run failed"; }
+[[ $(grep -c 'would delete' "$work/dry.log") == 3 ]] || { cat "$work/dry.log" >&2; fail "cleanup --dry-run does not list exactly the 3 scratch collections"; }
+for c in ccf-0badc0de-1 ccf-0badc0de-2b ccf-0badc0de-probe ccf-0badc0de ccf-0BADC0DE-1; do
+    [[ -d $storage/collection-root/user1/$c ]] || fail "cleanup --dry-run deleted $c"
+done
+log "cleanup --dry-run listed the 3 scratch collections and deleted nothing"
+"$bin" cleanup --url "$base/" --user user1 --password-file "$work/password" >"$work/clean.log" 2>&1 ||
+    { cat "$work/clean.log" >&2; fail "cleanup failed"; }
+for c in ccf-0badc0de-1 ccf-0badc0de-2b ccf-0badc0de-probe; do
+    [[ ! -d $storage/collection-root/user1/$c ]] || { cat "$work/clean.log" >&2; fail "cleanup left $c"; }
+done
+for c in ccf-0badc0de ccf-0BADC0DE-1; do
+    [[ -d $storage/collection-root/user1/$c ]] || fail "cleanup deleted the decoy $c"
+    dav DELETE "/user1/$c/"
+done
+log "cleanup deleted exactly the 3 scratch collections"
+check "after cleanup"
+
+log "PASSED: no run, interrupted or not, lost or altered any data"

@@ -1,0 +1,569 @@
+//! Mutation testing of the scenarios: can they fail?
+//!
+//! A fault-injecting proxy (tests/support/) sits between the suite and a real Radicale and
+//! applies one mutation at a time to requests or responses. Each "fault" mutant models a real
+//! server bug class; it is KILLED when at least one scenario that passes unmutated fails under
+//! it. Each "equivalent" mutant models a variation the RFCs allow; it must make NO scenario fail
+//! (the suite has to normalise it). The test fails on any surviving fault mutant, on any
+//! equivalent mutant that breaks a scenario, and when the identity proxy is not transparent.
+//!
+//! Run it with `bash scripts/mutation.sh`, which starts a private Radicale and sets:
+//!   CCF_MUTATION_UPSTREAM        the upstream server URL (e.g. http://127.0.0.1:5400/)
+//!   CCF_MUTATION_PASSWORD_FILE   the password file of user CCF_MUTATION_USER (default user1)
+//! Optional: CCF_MUTANTS="name name" runs only those mutants; CCF_MUTATION_FOCUS=1|0 forces
+//! or forbids running each fault mutant on its focus scenarios first (by default automatic
+//! when a full run per mutant would exceed CCF_MUTATION_BUDGET_SECS, 180); a mutant not killed
+//! on its focus is always re-run on the whole set before it counts as surviving.
+
+mod support;
+
+use caldav_conformance::report::Results;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use support::mutants::{Kind, Mutant};
+use support::proxy::Proxy;
+
+/// Fault mutants that no scenario kills yet, each with the scenario that would kill it. The test
+/// fails on a survivor not listed here, and on a listed one that is killed now (a stale entry:
+/// remove it), as baselines do.
+const KNOWN_SURVIVORS: &[(&str, &str)] = &[];
+
+struct Config {
+    upstream: url::Url,
+    password_file: PathBuf,
+    user: String,
+}
+
+fn config() -> Config {
+    let help =
+        "the mutation test needs a private upstream CalDAV server: run `bash scripts/mutation.sh` \
+        (it starts Radicale and sets CCF_MUTATION_UPSTREAM and CCF_MUTATION_PASSWORD_FILE), or set \
+        them yourself and run `cargo test --test mutation -- --ignored --nocapture`";
+    let up = std::env::var("CCF_MUTATION_UPSTREAM")
+        .unwrap_or_else(|_| panic!("CCF_MUTATION_UPSTREAM is not set: {help}"));
+    let pw = std::env::var("CCF_MUTATION_PASSWORD_FILE")
+        .unwrap_or_else(|_| panic!("CCF_MUTATION_PASSWORD_FILE is not set: {help}"));
+    Config {
+        upstream: url::Url::parse(&up)
+            .unwrap_or_else(|e| panic!("CCF_MUTATION_UPSTREAM {up:?}: {e}")),
+        password_file: PathBuf::from(pw),
+        user: std::env::var("CCF_MUTATION_USER").unwrap_or_else(|_| "user1".into()),
+    }
+}
+
+/// One run of the suite.
+struct RunResult {
+    /// scenario → outcome label (pass, fail, warn, ignored)
+    outcomes: BTreeMap<String, String>,
+    /// The run did not get to the scenarios (exit 2: discovery or configuration error).
+    aborted: Option<String>,
+    fired: usize,
+    exchanges: usize,
+    secs: f64,
+}
+
+impl RunResult {
+    fn passing(&self) -> Vec<&str> {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| *o == "pass")
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+}
+
+fn manifest() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run the suite against `url`, only the scenario files in `scenarios` (default: all).
+fn run_suite(cfg: &Config, url: &str, tag: &str, scenarios: Option<&Path>) -> RunResult {
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mutation");
+    std::fs::create_dir_all(&out).expect("create the results folder");
+    let results = out.join(format!("{tag}.json"));
+    let _ = std::fs::remove_file(&results);
+    let started = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_caldav-conformance"));
+    cmd.current_dir(manifest())
+        .env_remove("CALDAV_URL")
+        .env_remove("CALDAV_USER")
+        .env_remove("CALDAV_PASSWORD")
+        .args(["--url", url, "--user", &cfg.user, "--password-file"])
+        .arg(&cfg.password_file)
+        .args([
+            "--strict",
+            "--format",
+            "json",
+            "--test-threads",
+            "2",
+            "--timeout",
+            "20",
+        ])
+        .arg("--results")
+        .arg(&results);
+    if let Some(dir) = scenarios {
+        cmd.arg("--scenarios").arg(dir);
+    }
+    let output = cmd.output().expect("run the caldav-conformance binary");
+    let secs = started.elapsed().as_secs_f64();
+    let code = output.status.code();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    std::fs::write(
+        out.join(format!("{tag}.log")),
+        [&output.stdout[..], &output.stderr[..]].concat(),
+    )
+    .expect("write the run log");
+    if code == Some(2) || !results.exists() {
+        let first = stderr
+            .lines()
+            .find(|l| l.starts_with("error"))
+            .or_else(|| stderr.lines().next())
+            .unwrap_or("(no output)")
+            .chars()
+            .take(200)
+            .collect();
+        return RunResult {
+            outcomes: BTreeMap::new(),
+            aborted: Some(first),
+            fired: 0,
+            exchanges: 0,
+            secs,
+        };
+    }
+    let text = std::fs::read_to_string(&results).expect("read --results");
+    let r: Results = serde_json::from_str(&text).expect("parse --results");
+    RunResult {
+        outcomes: r
+            .scenarios
+            .into_iter()
+            .map(|s| (s.name, s.outcome))
+            .collect(),
+        aborted: None,
+        fired: 0,
+        exchanges: 0,
+        secs,
+    }
+}
+
+fn run_through(
+    rt: &tokio::runtime::Runtime,
+    cfg: &Config,
+    mutant: Option<Mutant>,
+    scenarios: Option<&Path>,
+) -> RunResult {
+    let proxy = rt
+        .block_on(Proxy::start(cfg.upstream.clone(), mutant))
+        .expect("start the proxy");
+    let url = format!("http://127.0.0.1:{}/", proxy.port);
+    let tag = mutant.map(Mutant::name).unwrap_or("identity");
+    let mut r = run_suite(cfg, &url, tag, scenarios);
+    r.fired = proxy.fired();
+    r.exchanges = proxy.exchanges();
+    r
+}
+
+/// Scenario files whose path (relative to scenarios/) contains one of these: the scenarios that
+/// most directly exercise what a fault mutant breaks. Only a speed-up: a mutant not killed on
+/// its focus is re-run on the whole set.
+fn focus(m: Mutant) -> &'static [&'static str] {
+    use Mutant::*;
+    match m {
+        EtagHeaderRemoved | EtagWeak | EtagChangesOnRead | GetetagAltered | GetetagFrozen => {
+            &["etag", "5_3_4"]
+        }
+        OverwriteIgnored | MoveKeepsSource => &["copy_move", "9_8"],
+        ProppatchIgnored => &["proppatch", "9_2"],
+        CtagFrozen => &["ctag"],
+        SyncTokenFrozen | SyncTokenMissing | SyncDeletionAs200 | SyncDeletionDropped
+        | SyncTokenIgnored => &["rfc6578"],
+        IfMatchStripped | IfNoneMatchStripped => &["conditional", "12_1", "5_3_2"],
+        PreconditionAsSuccess | DavErrorDropped | DavErrorWrong => {
+            &["precondition", "conditional", "12_1", "5_3_2", "5_3_1"]
+        }
+        CreatedAs200 | PutUpdateIgnored => &["5_3_4", "5_3_2", "put"],
+        MkcalendarAs200 | MkcalendarBodyIgnored => &["mkcalendar", "5_3_1"],
+        ReportAs200 | CalendarDataMissing => &["7_8", "7_9", "multiget", "query"],
+        DeleteIgnored => &["delete", "9_6"],
+        MultigetMissingDropped => &["multiget", "7_9"],
+        Depth0AsDepth1 | Depth1MembersDropped | UnknownProp200 | HrefsLoseCollection => {
+            &["propfind", "9_1", "multiget"]
+        }
+        TimeRangeIgnored => &["time_range", "time-range", "7_8", "9_9"],
+        SummaryChanged | ContentTypeTextPlain => &["5_3_4", "multiget", "7_9"],
+        DavHeaderNoCalendarAccess => &["5_1", "calendar_access"],
+        ResourcetypeNoCalendar => &["mkcalendar", "5_3_1", "propfind", "9_1"],
+        _ => &[],
+    }
+}
+
+/// A scenarios folder holding only the files matching `patterns` (symlinks), or None.
+fn focus_dir(m: Mutant, patterns: &[&str]) -> Option<PathBuf> {
+    let src = manifest().join("scenarios");
+    let dst = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("mutation")
+        .join(format!("focus-{}", m.name()));
+    let _ = std::fs::remove_dir_all(&dst);
+    let mut any = false;
+    let mut stack = vec![src.clone()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).ok()?.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            let rel = p.strip_prefix(&src).ok()?.to_string_lossy().to_string();
+            if rel.ends_with(".yaml") && patterns.iter().any(|pat| rel.contains(pat)) {
+                let to = dst.join(&rel);
+                std::fs::create_dir_all(to.parent()?).ok()?;
+                std::os::unix::fs::symlink(&p, &to).ok()?;
+                any = true;
+            }
+        }
+    }
+    any.then_some(dst)
+}
+
+fn verdict(kind: Kind, ok: bool, known: bool) -> &'static str {
+    match (kind, ok, known) {
+        (Kind::Fault, true, false) => "killed",
+        (Kind::Fault, true, true) => "KILLED (stale KNOWN_SURVIVORS entry)",
+        (Kind::Fault, false, true) => "survived (known gap)",
+        (Kind::Fault, false, false) => "SURVIVED",
+        (Kind::Equivalent, true, _) => "transparent",
+        (Kind::Equivalent, false, _) => "BROKE SCENARIOS",
+    }
+}
+
+fn short_list(v: &[String], n: usize) -> String {
+    let mut s = v.iter().take(n).cloned().collect::<Vec<_>>().join(", ");
+    if v.len() > n {
+        let _ = write!(s, ", … (+{})", v.len() - n);
+    }
+    s
+}
+
+#[test]
+#[ignore = "needs a private upstream server: run `bash scripts/mutation.sh`"]
+fn mutants_are_killed() {
+    let cfg = config();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let total = Instant::now();
+
+    // 1. Directly against the server, then through the identity proxy: same outcomes.
+    let direct = run_suite(&cfg, cfg.upstream.as_str(), "direct", None);
+    if let Some(e) = &direct.aborted {
+        panic!(
+            "the suite does not run against the upstream {}: {e}",
+            cfg.upstream
+        );
+    }
+    let identity = run_through(&rt, &cfg, None, None);
+    if let Some(e) = &identity.aborted {
+        panic!("the suite does not run through the identity proxy: {e}");
+    }
+    let mut opaque = Vec::new();
+    for (name, o) in &direct.outcomes {
+        let via = identity
+            .outcomes
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or("(missing)");
+        if via != o {
+            opaque.push(format!("{name}: {o} directly, {via} through the proxy"));
+        }
+    }
+    assert!(
+        opaque.is_empty(),
+        "the identity proxy is not transparent:\n  {}",
+        opaque.join("\n  ")
+    );
+    let passing: Vec<String> = identity.passing().into_iter().map(str::to_string).collect();
+    println!(
+        "mutation: {} scenarios, {} pass unmutated (direct {:.1}s, through the proxy {:.1}s, {} exchanges)",
+        identity.outcomes.len(),
+        passing.len(),
+        direct.secs,
+        identity.secs,
+        identity.exchanges
+    );
+    assert!(
+        !passing.is_empty(),
+        "no scenario passes unmutated: nothing to kill"
+    );
+
+    // 2. One mutant at a time.
+    let only: Vec<String> = std::env::var("CCF_MUTANTS")
+        .map(|v| v.split_whitespace().map(str::to_string).collect())
+        .unwrap_or_default();
+    for o in &only {
+        assert!(
+            Mutant::ALL.iter().any(|m| m.name() == o),
+            "CCF_MUTANTS names an unknown mutant {o:?}"
+        );
+    }
+    let mutants: Vec<Mutant> = Mutant::ALL
+        .iter()
+        .copied()
+        .filter(|m| only.is_empty() || only.iter().any(|o| o == m.name()))
+        .collect();
+    let budget: f64 = std::env::var("CCF_MUTATION_BUDGET_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(180.0);
+    let use_focus = match std::env::var("CCF_MUTATION_FOCUS").as_deref() {
+        Ok("1") => true,
+        Ok("0") => false,
+        _ => identity.secs * mutants.len() as f64 > budget,
+    };
+    if use_focus {
+        println!("mutation: fault mutants run on their focus scenarios first (a full run each would exceed {budget:.0}s)");
+    }
+
+    struct Row {
+        m: Mutant,
+        fired: usize,
+        killers: Vec<String>,
+        newly_ignored: Vec<String>,
+        aborted: Option<String>,
+        ok: bool,
+        known: Option<&'static str>,
+        secs: f64,
+        focused: bool,
+    }
+    let mut rows = Vec::new();
+    for &m in &mutants {
+        let focus = (use_focus && m.kind() == Kind::Fault)
+            .then(|| focus_dir(m, focus(m)))
+            .flatten();
+        let mut r = run_through(&rt, &cfg, Some(m), focus.as_deref());
+        let mut focused = focus.is_some();
+        let killers_of = |r: &RunResult| -> Vec<String> {
+            passing
+                .iter()
+                .filter(|n| {
+                    r.outcomes
+                        .get(*n)
+                        .is_some_and(|o| o == "fail" || o == "warn")
+                })
+                .cloned()
+                .collect()
+        };
+        if focused && r.aborted.is_none() && killers_of(&r).is_empty() {
+            let secs = r.secs;
+            r = run_through(&rt, &cfg, Some(m), None);
+            r.secs += secs;
+            focused = false;
+        }
+        let killers = killers_of(&r);
+        let newly_ignored: Vec<String> = passing
+            .iter()
+            .filter(|n| r.outcomes.get(*n).is_some_and(|o| o == "ignored"))
+            .cloned()
+            .collect();
+        let known = KNOWN_SURVIVORS
+            .iter()
+            .find(|(n, _)| *n == m.name())
+            .map(|(_, w)| *w);
+        let ok = match m.kind() {
+            Kind::Fault => r.aborted.is_some() || !killers.is_empty(),
+            Kind::Equivalent => {
+                r.aborted.is_none() && killers.is_empty() && newly_ignored.is_empty()
+            }
+        };
+        let verdict = verdict(m.kind(), ok, known.is_some());
+        println!(
+            "  {:<32} {:<12} fired {:>4}  {:>5.1}s  {verdict}",
+            m.name(),
+            m.family(),
+            r.fired,
+            r.secs
+        );
+        rows.push(Row {
+            m,
+            fired: r.fired,
+            killers,
+            newly_ignored,
+            aborted: r.aborted,
+            ok,
+            known,
+            secs: r.secs,
+            focused,
+        });
+    }
+
+    // 3. The kill table.
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| mutant | kind | family | bug modelled | fired | secs | verdict | killed by (or broken) |"
+    );
+    let _ = writeln!(table, "|---|---|---|---|---|---|---|---|");
+    for r in &rows {
+        let verdict = verdict(r.m.kind(), r.ok, r.known.is_some());
+        let who = match &r.aborted {
+            Some(e) => format!("run aborted: {e}"),
+            None => {
+                let mut s = match r.known {
+                    Some(w) if !r.ok => format!("missing scenario: {w}"),
+                    _ => short_list(&r.killers, 4),
+                };
+                if !r.newly_ignored.is_empty() {
+                    let _ = write!(
+                        s,
+                        " (and {} scenarios newly ignored: {})",
+                        r.newly_ignored.len(),
+                        short_list(&r.newly_ignored, 2)
+                    );
+                }
+                if r.focused {
+                    s.push_str(" [focus]");
+                }
+                s
+            }
+        };
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} | {} | {:.1} | {verdict} | {who} |",
+            r.m.name(),
+            match r.m.kind() {
+                Kind::Fault => "fault",
+                Kind::Equivalent => "equivalent",
+            },
+            r.m.family(),
+            r.m.about().replace('|', "/"),
+            r.fired,
+            r.secs
+        );
+    }
+    let faults: Vec<&Row> = rows.iter().filter(|r| r.m.kind() == Kind::Fault).collect();
+    let killed = faults.iter().filter(|r| r.ok).count();
+    let equivs: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.m.kind() == Kind::Equivalent)
+        .collect();
+    let mut families: BTreeMap<&str, bool> = BTreeMap::new();
+    for r in &faults {
+        *families.entry(r.m.family()).or_default() |= r.ok;
+    }
+    let _ =
+        writeln!(
+        table,
+        "\nKill rate: {killed}/{} fault mutants ({:.0}%); equivalent mutants transparent: {}/{}; \
+         families killed: {}/{}; {} scenarios, {} passing unmutated; total {:.0}s.",
+        faults.len(),
+        if faults.is_empty() { 100.0 } else { 100.0 * killed as f64 / faults.len() as f64 },
+        equivs.iter().filter(|r| r.ok).count(),
+        equivs.len(),
+        families.values().filter(|k| **k).count(),
+        families.len(),
+        identity.outcomes.len(),
+        passing.len(),
+        total.elapsed().as_secs_f64()
+    );
+    println!("\n{table}");
+    let report = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("mutation")
+        .join("kill-table.md");
+    if std::fs::write(&report, &table).is_ok() {
+        println!("kill table written to {}", report.display());
+    }
+
+    let mut problems = Vec::new();
+    for r in &rows {
+        match (r.m.kind(), r.ok, r.known) {
+            (Kind::Fault, true, None) | (Kind::Fault, false, Some(_)) | (Kind::Equivalent, true, _) => {}
+            (Kind::Fault, true, Some(_)) => problems.push(format!(
+                "fault mutant {} is listed in KNOWN_SURVIVORS but is killed now (by {}): remove the entry",
+                r.m.name(),
+                r.aborted.clone().unwrap_or_else(|| short_list(&r.killers, 3))
+            )),
+            (Kind::Fault, false, None) if r.fired == 0 => problems.push(format!(
+                "fault mutant {} SURVIVED and never fired: no scenario sends the traffic it mutates ({})",
+                r.m.name(),
+                r.m.about()
+            )),
+            (Kind::Fault, false, None) => problems.push(format!(
+                "fault mutant {} SURVIVED (fired {} times, no scenario failed): {}",
+                r.m.name(),
+                r.fired,
+                r.m.about()
+            )),
+            (Kind::Equivalent, false, _) => problems.push(format!(
+                "equivalent mutant {} must not fail scenarios but did: {}{}",
+                r.m.name(),
+                r.aborted
+                    .clone()
+                    .unwrap_or_else(|| short_list(&r.killers, 10)),
+                if r.newly_ignored.is_empty() {
+                    String::new()
+                } else {
+                    format!("; newly ignored: {}", short_list(&r.newly_ignored, 10))
+                }
+            )),
+        }
+    }
+    assert!(problems.is_empty(), "\n{}\n", problems.join("\n"));
+}
+
+#[test]
+fn mutant_catalogue_is_broad_and_unique() {
+    let mut names: Vec<&str> = Mutant::ALL.iter().map(|m| m.name()).collect();
+    names.sort_unstable();
+    let n = names.len();
+    names.dedup();
+    assert_eq!(n, names.len(), "duplicate mutant names");
+    let faults = Mutant::ALL
+        .iter()
+        .filter(|m| m.kind() == Kind::Fault)
+        .count();
+    assert!(faults >= 15, "only {faults} fault mutants");
+    for fam in [
+        "etag",
+        "ctag",
+        "sync",
+        "conditional",
+        "precondition",
+        "status",
+        "multistatus",
+        "time-range",
+        "calendar-data",
+        "dav-header",
+        "resourcetype",
+    ] {
+        assert!(
+            Mutant::ALL
+                .iter()
+                .any(|m| m.family() == fam && m.kind() == Kind::Fault),
+            "no fault mutant for family {fam}"
+        );
+    }
+    assert!(Mutant::ALL
+        .iter()
+        .any(|m| m.family() == "href" && m.kind() == Kind::Equivalent));
+}
+
+#[test]
+fn rewritten_xml_means_the_same() {
+    use caldav_conformance::xml::parse;
+    use support::xmltree::{self, Prefixes};
+    let body = br#"<?xml version='1.0' encoding='utf-8'?>
+<multistatus xmlns="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/"><response><href>/user1/cal/</href><propstat><prop><resourcetype><collection /><C:calendar /></resourcetype><CS:getctag>"a&amp;b"</CS:getctag><C:calendar-data>BEGIN:VCALENDAR&#13;
+END:VCALENDAR&#13;
+</C:calendar-data><x:y xmlns:x="urn:x" x:attr="1"/><plain xmlns=""/></prop><status>HTTP/1.1 200 OK</status></propstat></response></multistatus>"#;
+    let orig = parse(body).unwrap();
+    let tree = xmltree::parse(body).unwrap();
+    for style in [Prefixes::Usual, Prefixes::Unusual] {
+        let out = xmltree::write(&tree, style);
+        let again =
+            parse(&out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+        assert_eq!(orig, again, "{}", String::from_utf8_lossy(&out));
+    }
+}

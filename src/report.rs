@@ -290,6 +290,19 @@ pub mod matrix {
         }
     }
 
+    /// A table header: two fixed columns, then one per server.
+    fn table_head(md: &mut String, first: &str, runs: &[Results]) {
+        let _ = write!(md, "| {first} |");
+        for r in runs {
+            let _ = write!(md, " {} |", cell(r.server_name.as_deref().unwrap_or("?")));
+        }
+        md.push_str("\n|---|---|");
+        for _ in runs {
+            md.push_str("---|");
+        }
+        md.push('\n');
+    }
+
     fn cell(s: &str) -> String {
         s.replace('|', "\\|").replace('\n', " ")
     }
@@ -326,16 +339,9 @@ pub mod matrix {
         md.push_str(
             "\n## Features (python-caldav compatibility-hint names)\n\n\
              Decided by the MUST-level scenarios citing the sections given: full when all pass, \
-             broken when any fails, unsupported when the server does not advertise it.\n\n| feature | sections |",
+             broken when any fails, unsupported when the server does not advertise it.\n\n",
         );
-        for r in runs {
-            let _ = write!(md, " {} |", cell(r.server_name.as_deref().unwrap_or("?")));
-        }
-        md.push_str("\n|---|---|");
-        for _ in runs {
-            md.push_str("---|");
-        }
-        md.push('\n');
+        table_head(&mut md, "feature | sections", runs);
         for (name, prefixes) in FEATURES {
             let _ = write!(
                 md,
@@ -371,15 +377,7 @@ pub mod matrix {
                 "\n## {}\n\n`scenarios/{g}.yaml`\n",
                 area.as_deref().unwrap_or(g)
             );
-            md.push_str("| scenario | spec |");
-            for r in runs {
-                let _ = write!(md, " {} |", cell(r.server_name.as_deref().unwrap_or("?")));
-            }
-            md.push_str("\n|---|---|");
-            for _ in runs {
-                md.push_str("---|");
-            }
-            md.push('\n');
+            table_head(&mut md, "scenario | spec", runs);
             let mut notes = Vec::new();
             for (name, (spec, cells)) in rows {
                 let _ = write!(md, "| {} | {} |", cell(name), cell(&spec.join(", ")));

@@ -150,16 +150,26 @@ grep -q 'pass1' "$work/run.log" && fail "the password appears in the output"
 check "after a whole run"
 
 # ---------------------------------------------------------------- 2. interrupted runs
-interrupt() { # interrupt SIGNAL DELAY EXPECTED-EXIT
-    local sig=$1 delay=$2 want=$3 pid code
+interrupt() { # interrupt SIGNAL MARKER DELAY EXPECTED-EXIT: signal DELAY s after MARKER shows
+    local sig=$1 marker=$2 delay=$3 want=$4 pid code at i
     # The binary itself in the background (not a shell function: $! would be a subshell),
     # with job control on so that it keeps the default SIGINT disposition, as under a
     # terminal (a non-interactive shell starts background commands with SIGINT ignored).
+    : >"$work/int.log"
     set -m
     "$bin" --url "$base/" --user user1 --password-file "$work/password" --test-threads 1 \
         >"$work/int.log" 2>&1 &
     pid=$!
     set +m
+    at="start"
+    if [[ -n $marker ]]; then
+        for i in $(seq 1 600); do
+            grep -q "$marker" "$work/int.log" && break
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        at="\"$marker\""
+    fi
     sleep "$delay"
     kill -s "$sig" "$pid" 2>/dev/null || true
     set +e
@@ -169,19 +179,26 @@ interrupt() { # interrupt SIGNAL DELAY EXPECTED-EXIT
     if [[ $code != "$want" ]]; then
         # The run may have ended by itself before the signal: still a valid run to check.
         grep -q 'test result:' "$work/int.log" && [[ $code == 0 || $code == 101 ]] ||
-            { tail -n 30 "$work/int.log" >&2; fail "SIG$sig after ${delay}s: exit $code, expected $want"; }
-        log "SIG$sig after ${delay}s: the run had already finished (exit $code)"
+            { tail -n 30 "$work/int.log" >&2; fail "SIG$sig ${delay}s after $at: exit $code, expected $want"; }
+        log "SIG$sig ${delay}s after $at: the run had already finished (exit $code)"
     else
-        log "SIG$sig after ${delay}s: exit $code; $(grep -c '^deleted ' "$work/int.log" || true) collection(s) deleted by the handler"
-        grep -q 'pass1' "$work/int.log" && fail "the password appears in the output"
+        log "SIG$sig ${delay}s after $at: exit $code; the handler deleted $(grep -o 'deleted http[^ ]*' "$work/int.log" | sed 's/deleted //' | tr '\n' ' ')"
     fi
-    check "after SIG$sig at ${delay}s"
+    grep -q 'pass1' "$work/int.log" && fail "the password appears in the output"
+    check "after SIG$sig ${delay}s after $at"
 }
 log "2. interrupted runs"
-for d in 0.05 0.15 0.3 0.6 1 1.5 2.5; do
-    interrupt INT "$d" 130
+# From the start: while scenario files load (nothing sent yet) and during discovery (which
+# creates and deletes the probe calendar); loading takes ~2 s for a debug build here.
+for d in 0.3 1 1.6 2 2.3; do
+    interrupt INT "" "$d" 130
 done
-interrupt TERM 1.2 143
+# During discovery proper, and during the scenarios.
+interrupt INT "^home:" 0 130
+for d in 0 0.2 0.5 1 2.5 5; do
+    interrupt INT "^running" "$d" 130
+done
+interrupt TERM "^running" 1.5 143
 
 # ---------------------------------------------------------------- 3. cleanup
 log "3. cleanup of leftovers"

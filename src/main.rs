@@ -128,6 +128,13 @@ struct Opts {
     /// Write per-scenario results as JSON here.
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
+    /// Seed of the generative time-range oracle (trial oracle/rfc4791_9_9_time_range::seed-N).
+    #[arg(long, value_name = "N", default_value_t = caldav_conformance::oracle::DEFAULT_SEED)]
+    seed: u64,
+    /// Date the oracle's calendar is built around (YYYY-MM-DD or `today`); fixed by default so
+    /// that a seed gives the same requests every day.
+    #[arg(long, value_name = "DATE", default_value = "2026-01-05")]
+    oracle_date: String,
     /// Treat unmet SHOULD/MAY requirements as failures.
     #[arg(long)]
     strict: bool,
@@ -220,10 +227,22 @@ fn main() -> ExitCode {
     }
     let scenarios_dir = locate(&cli.opts.scenarios);
     let fixtures = locate(&cli.opts.fixtures);
-    let loaded = match load(&scenarios_dir, &fixtures) {
+    let mut loaded = match load(&scenarios_dir, &fixtures) {
         Ok(l) => l,
         Err(code) => return code,
     };
+    let base = match cli.opts.oracle_date.as_str() {
+        "today" => chrono::Utc::now().date_naive(),
+        d => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
+            Ok(d) => d,
+            Err(e) => {
+                return die(&format!(
+                    "--oracle-date {d:?}: {e} (use YYYY-MM-DD or today)"
+                ))
+            }
+        },
+    };
+    loaded.push(scenario::oracle_scenario(cli.opts.seed, base));
     let baseline = match cli.opts.baseline.as_slice() {
         [] => None,
         files => match baseline::load_all(files, &loaded) {
@@ -631,7 +650,7 @@ fn install_signal_cleanup(
         for u in targets {
             let name = u
                 .path_segments()
-                .and_then(|s| s.filter(|x| !x.is_empty()).next_back())
+                .and_then(|mut s| s.rfind(|x| !x.is_empty()))
                 .unwrap_or("")
                 .to_string();
             if !(caldav_conformance::cleanup::is_scratch_name(&name) && name.starts_with(&prefix)) {

@@ -1523,13 +1523,13 @@ async fn set_calendar_timezone(
         Ok(r) => r,
         Err(e) => return Ok(Some(e.0)),
     };
+    // RFC 4918 §9.2: success is a 207 multistatus; a bare 2xx is taken as success too.
     if r.status != 207 {
-        return Ok(Some(if (200..300).contains(&r.status) {
-            // RFC 4918 §9.2: success is a 207 multistatus; accept a bare 2xx too.
-            return Ok(None);
+        return Ok(if (200..300).contains(&r.status) {
+            None
         } else {
-            format!("PROPPATCH answered {}", r.status)
-        }));
+            Some(format!("PROPPATCH answered {}", r.status))
+        });
     }
     let ms = xml::parse(&r.body).and_then(|root| Multistatus::from_element(&root));
     let q = xml::QName::new(xml::CALDAV, "calendar-timezone");
@@ -1601,8 +1601,9 @@ async fn query(
         .collect())
 }
 
-/// Generate the calendar of `seed`, store it in the (empty, scratch) `calendar`, query it with
-/// every range for VEVENT and VTODO, and compare the answers with the oracle's.
+/// Generate the calendar of `seed` (dates relative to today, UTC), store it in the (empty,
+/// scratch) `calendar`, query it with every range for VEVENT and VTODO, and compare the answers
+/// with the oracle's.
 pub async fn run(
     client: &Client,
     origin: &Url,
@@ -1611,7 +1612,21 @@ pub async fn run(
     seed: u64,
     uid_prefix: &str,
 ) -> Result<Summary, String> {
-    let base = chrono::Utc::now().date_naive();
+    let today = chrono::Utc::now().date_naive();
+    run_on(client, origin, calendar, scope, seed, uid_prefix, today).await
+}
+
+/// [`run`] with the dates relative to `base` instead of today: the same seed and base give the
+/// same calendar and ranges, to reproduce a failure reported on another day.
+pub async fn run_on(
+    client: &Client,
+    origin: &Url,
+    calendar: &Url,
+    scope: &Scope,
+    seed: u64,
+    uid_prefix: &str,
+    base: NaiveDate,
+) -> Result<Summary, String> {
     let case = generate(seed, uid_prefix, base);
     let mut summary = Summary::default();
     let tz_refused = set_calendar_timezone(client, origin, calendar, scope).await?;

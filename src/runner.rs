@@ -243,6 +243,21 @@ impl Run {
                 }
             }
         }
+        if let Some(g) = &s.generative {
+            let prefix = format!("{}-oracle", scratch_name(&self.runid, 0, ""));
+            let summary = crate::oracle::run_on(
+                &self.client,
+                &self.disc.origin,
+                &cal,
+                &scope,
+                g.seed,
+                &prefix,
+                g.base,
+            )
+            .await?;
+            eprintln!("{}: {summary}", sc.trial_name());
+            return Ok(());
+        }
         let mut captured: BTreeMap<String, Option<String>> = BTreeMap::new();
         let phases = [
             ("setup", &s.setup),

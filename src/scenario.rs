@@ -67,6 +67,42 @@ pub struct Scenario {
     pub steps: Vec<Spanned<Step>>,
     #[serde(default)]
     pub teardown: Vec<Spanned<Step>>,
+    /// Set for the generative oracle's trial (not written in YAML).
+    #[serde(skip)]
+    pub generative: Option<Generative>,
+}
+
+/// The generative time-range oracle (src/oracle.rs): a seed and the date its calendar is built around.
+#[derive(Debug, Clone)]
+pub struct Generative {
+    pub seed: u64,
+    pub base: chrono::NaiveDate,
+}
+
+/// The oracle's trial, as a scenario: `oracle/rfc4791_9_9_time_range::seed-N`.
+pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
+    Loaded {
+        file: PathBuf::from("src/oracle.rs"),
+        group: "oracle/rfc4791_9_9_time_range".into(),
+        area: Some("RFC 4791 §9.9 time-range: generative oracle (random calendars checked against an independent implementation)".into()),
+        line: 1,
+        scenario: Scenario {
+            name: format!("seed-{seed}"),
+            desc: format!(
+                "A seeded random calendar (recurring, all-day, floating, TZID, overrides, todos) queried with random time ranges; calendar built around {base}."
+            ),
+            requirement: "A VEVENT component overlaps a given time range if the condition for the corresponding component state specified in the table below is satisfied. [...] the server MUST expand recurring components to determine whether any recurrence instances overlap the specified time range.".into(),
+            spec: vec!["RFC4791 §9.9".into(), "RFC4791 §7.4".into()],
+            level: Level::Must,
+            requires: Vec::new(),
+            read_only: false,
+            scratch: Scratch::default(),
+            setup: Vec::new(),
+            steps: Vec::new(),
+            teardown: Vec::new(),
+            generative: Some(Generative { seed, base }),
+        },
+    }
 }
 
 /// What the harness prepares for `{calendar}` and `{calendar2}`.

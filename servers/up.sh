@@ -135,7 +135,7 @@ sabre_common() {
     php "$SERVERS_DIR/sabre/init.php" "$DIR/db.sqlite" "$sqldir" >"$DIR/init.log" 2>&1 ||
         { cat "$DIR/init.log" >&2; die "creating the sabre database failed"; }
     start_bg "$name" "$DIR/server.log" env PHP_CLI_SERVER_WORKERS=4 CCF_SABRE_DB="$DIR/db.sqlite" \
-        CCF_SABRE_AUTH="$auth" php -d display_errors=stderr -d log_errors=0 \
+        CCF_SABRE_AUTH="$auth" php -d display_errors=0 -d log_errors=1 -d error_log="$DIR/php-errors.log" \
         -S "127.0.0.1:$PORT" "$SERVERS_DIR/sabre/server.php"
     wait_http "$name" "http://127.0.0.1:$PORT/" "$DIR/server.log"
     local version
@@ -176,7 +176,10 @@ up_davical() {
     render "$SERVERS_DIR/davical/config.php" "$DIR/config.php" PG_SOCK PG_PORT
     mkdir -p /etc/davical
     ln -sfn "$DIR/config.php" "$etc_conf"
-    start_bg "$name" "$DIR/server.log" env PHP_CLI_SERVER_WORKERS=4 php -d display_errors=stderr \
+    # PHP notices must never reach a response body (as on a production PHP setup): under
+    # `php -S`, display_errors=stderr still writes them into the body, so log them to a file.
+    start_bg "$name" "$DIR/server.log" env PHP_CLI_SERVER_WORKERS=4 php -d display_errors=0 \
+        -d log_errors=1 -d error_log="$DIR/php-errors.log" \
         -S "127.0.0.1:$PORT" -t /usr/share/davical/htdocs "$SERVERS_DIR/davical/router.php"
     wait_http "$name" "http://127.0.0.1:$PORT/caldav.php/" "$DIR/server.log"
     write_env "$name" "http://127.0.0.1:$PORT/" basic \

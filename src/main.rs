@@ -405,7 +405,7 @@ fn run_suite(
             .unwrap_or(Path::new("baseline"));
         if cmp.is_clean() {
             eprintln!(
-                "baseline {}: every outcome is as expected ({} known deviations)",
+                "baseline {}: every outcome is as expected ({} listed outcomes)",
                 path.display(),
                 b.expect.len()
             );

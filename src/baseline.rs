@@ -159,13 +159,13 @@ impl Comparison {
         self.regressions.is_empty() && self.stale.is_empty()
     }
 
-    pub fn render(&self, file: &Path) -> String {
+    pub fn render(&self, file: &str) -> String {
         let mut s = String::new();
         if !self.regressions.is_empty() {
             let _ = writeln!(
                 s,
                 "REGRESSIONS against baseline {} ({}):",
-                file.display(),
+                file,
                 self.regressions.len()
             );
             for (n, e, g, d) in &self.regressions {
@@ -184,7 +184,7 @@ impl Comparison {
             let _ = writeln!(
                 s,
                 "STALE baseline entries in {} ({}): the server now does better; remove them:",
-                file.display(),
+                file,
                 self.stale.len()
             );
             for (n, e, g) in &self.stale {

@@ -397,21 +397,21 @@ fn run_suite(
             }
         }
         let cmp = baseline::compare(b, only.iter().copied());
-        let path = cli
+        let files: Vec<String> = cli
             .opts
             .baseline
-            .first()
-            .map(PathBuf::as_path)
-            .unwrap_or(Path::new("baseline"));
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        let files = files.join(", ");
         if cmp.is_clean() {
             eprintln!(
-                "baseline {}: every outcome is as expected ({} listed outcomes)",
-                path.display(),
+                "baseline {files}: every outcome is as expected ({} listed outcomes)",
                 b.expect.len()
             );
             exit = ExitCode::SUCCESS;
         } else {
-            eprint!("{}", cmp.render(path));
+            eprint!("{}", cmp.render(&files));
             exit = ExitCode::from(101);
         }
     }

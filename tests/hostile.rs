@@ -733,6 +733,9 @@ fn args(server: &Server, dir: &Dir, extra: &[&str]) -> Vec<String> {
         &dir.fixtures(),
         "--test-threads",
         "1",
+        // The built-in generative oracle trial is not part of these scenario folders.
+        "--skip",
+        "oracle/",
     ]
     .iter()
     .map(|s| s.to_string())

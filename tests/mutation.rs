@@ -34,7 +34,17 @@ use support::proxy::Proxy;
 /// Fault mutants that no scenario kills yet, each with the scenario that would kill it. The test
 /// fails on a survivor not listed here, and on a listed one that is killed now (a stale entry:
 /// remove it), as baselines do.
-const KNOWN_SURVIVORS: &[(&str, &str)] = &[];
+const KNOWN_SURVIVORS: &[(&str, &str)] = &[(
+    "overwrite-f-ignored",
+    "rfc4918/09_8_copy_move.yaml move-overwrite-f-same-uid-412: PUT event A at {calendar}a.ics \
+     and an edited copy of it (same UID, other SUMMARY) at {calendar2}a.ics; MOVE a.ics to \
+     {calendar2}a.ics with Overwrite: F must answer 412 (no C:no-uid-conflict way out: the \
+     destination holds the same UID) and leave both resources unchanged (RFC 4918 §10.6: \
+     'If a COPY or MOVE is not performed due to the value of the Overwrite header, the method \
+     MUST fail with a 412 (Precondition Failed) status code'). The existing \
+     move-overwrite-f-existing-412 uses another UID, so a server that ignores Overwrite still \
+     passes it with 409 no-uid-conflict.",
+)];
 
 struct Config {
     upstream: url::Url,

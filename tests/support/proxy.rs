@@ -226,6 +226,7 @@ impl Upstream<'_> {
 }
 
 async fn serve(sock: TcpStream, ctx: &Ctx) -> Result<(), String> {
+    let _ = sock.set_nodelay(true);
     let (rd, mut wr) = sock.into_split();
     let mut rd = BufReader::new(rd);
     let Some(mut req) = read_request(&mut rd).await? else {
@@ -368,10 +369,11 @@ async fn write_response<W: tokio::io::AsyncWrite + Unpin>(
         head.push_str(&format!("Content-Length: {}\r\n", resp.body.len()));
     }
     head.push_str("Connection: close\r\n\r\n");
-    wr.write_all(head.as_bytes()).await?;
+    let mut out = head.into_bytes();
     if !head_req && !no_body {
-        wr.write_all(&resp.body).await?;
+        out.extend_from_slice(&resp.body);
     }
+    wr.write_all(&out).await?;
     wr.flush().await?;
     wr.shutdown().await
 }

@@ -20,6 +20,8 @@ step "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 step "cargo test"
 cargo test --quiet
+step "safety proof: a private Radicale's data survives whole, interrupted and cleanup runs"
+bash scripts/safety-proof.sh
 step "coverage table"
 cargo run --quiet -- coverage | tail -n 1
 

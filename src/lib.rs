@@ -7,6 +7,7 @@ pub mod coverage; // the coverage table from the scenario files
 pub mod discovery; // finding the principal, home and features of the server under test
 pub mod http; // HTTP client, authentication, caps, scope guard, redaction
 pub mod ical; // iCalendar normalisation
+pub mod interrupt; // Ctrl-C / SIGTERM: stop, delete scratch collections, exit
 pub mod matching; // expectations against responses, path-addressed diffs
 pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
 pub mod report; // JUnit and JSON results

@@ -5,6 +5,7 @@
 use caldav_conformance::baseline;
 use caldav_conformance::discovery;
 use caldav_conformance::http::{AuthKind, Client, ClientConfig, Request, Secret};
+use caldav_conformance::interrupt::{install_signal_cleanup, wait_if_interrupted};
 use caldav_conformance::report;
 use caldav_conformance::runner::{Outcome, Run};
 use caldav_conformance::scenario::{self, Loaded};
@@ -13,8 +14,7 @@ use libtest_mimic::{Completion, Failed, Trial};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Parser, Debug)]
@@ -478,6 +478,11 @@ fn connect(conn: &Conn) -> Result<(Arc<Client>, url::Url, Option<url::Url>), Exi
         return Err(die("no server URL: pass --url URL or set CALDAV_URL"));
     };
     let start = match url::Url::parse(&url) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            return Err(die(
+                "--url must not hold credentials (user:password@host): use --user with --password-file or --password-env",
+            ))
+        }
         Ok(u) if u.scheme() == "http" || u.scheme() == "https" => u,
         Ok(u) => {
             return Err(die(&format!(
@@ -502,6 +507,8 @@ fn connect(conn: &Conn) -> Result<(Arc<Client>, url::Url, Option<url::Url>), Exi
         max_body: conn.max_body,
     })
     .map_err(|e| die(&e))?;
+    // Credentials go to the server under test only: the origin of --url.
+    client.bind_credentials(&start);
     Ok((Arc::new(client), start, home))
 }
 
@@ -587,127 +594,4 @@ fn trial(rt: &Arc<tokio::runtime::Runtime>, run: &Arc<Run>, l: Loaded, index: us
         ))),
         Outcome::Fail(m) => Err(Failed::from(m)),
     })
-}
-
-/// Set when a Ctrl-C or SIGTERM arrived; the signal handler then owns the end of the process.
-static INTERRUPTED: AtomicBool = AtomicBool::new(false);
-/// Keeps the runtime (and so the signal handler) alive until the process exits.
-static RUNTIME: OnceLock<Arc<tokio::runtime::Runtime>> = OnceLock::new();
-
-/// Called by the main thread where it would otherwise go on: once interrupted, it waits for
-/// the signal handler (which exits the process when its deletions are done); bounded, so
-/// that a stuck handler cannot hang the process.
-fn wait_if_interrupted(timeout: Duration) {
-    if !INTERRUPTED.load(Ordering::SeqCst) {
-        return;
-    }
-    std::thread::sleep(timeout * 6 + Duration::from_secs(10));
-    eprintln!("the interrupt cleanup did not finish: run `caldav-conformance cleanup --url …`");
-    std::process::exit(130);
-}
-
-/// On Ctrl-C or SIGTERM: stop sending scenario requests, let the requests in flight finish,
-/// then delete every scratch collection of this run that may exist (those the scenarios hold
-/// and those the client sent MKCALENDAR/MKCOL for and has not seen deleted, the discovery
-/// probe included), and exit 130 (143 for SIGTERM). A second signal exits at once.
-fn install_signal_cleanup(
-    rt: &Arc<tokio::runtime::Runtime>,
-    client: &Arc<Client>,
-    live: &Arc<Mutex<BTreeSet<url::Url>>>,
-    runid: &str,
-) {
-    let _ = RUNTIME.set(Arc::clone(rt));
-    let (client, live, runid) = (Arc::clone(client), Arc::clone(live), runid.to_string());
-    rt.spawn(async move {
-        let code = wait_for_signal().await;
-        INTERRUPTED.store(true, Ordering::SeqCst);
-        // Snapshot first, then stop: a collection that leaves `live` after this point had
-        // its cleanup refused, and one added after it gets no request through.
-        let mut targets: BTreeSet<url::Url> = live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        client.stop();
-        eprintln!("\ninterrupted: no further requests; deleting the scratch collections of run {runid}");
-        tokio::spawn(async {
-            let code = wait_for_signal().await;
-            eprintln!("interrupted again: exiting without finishing the cleanup; `caldav-conformance cleanup --url …` removes what is left");
-            std::process::exit(code);
-        });
-        let wait = client.timeout() + Duration::from_secs(1);
-        if client.in_flight() > 0 {
-            eprintln!(
-                "waiting for {} request(s) in flight (at most {wait:?})",
-                client.in_flight()
-            );
-        }
-        if !client.drain(wait).await {
-            eprintln!("warning: requests still in flight after {wait:?}");
-        }
-        targets.extend(client.created_collections());
-        let prefix = format!("ccf-{runid}-");
-        let mut tasks = tokio::task::JoinSet::new();
-        for u in targets {
-            let name = u
-                .path_segments()
-                .and_then(|mut s| s.rfind(|x| !x.is_empty()))
-                .unwrap_or("")
-                .to_string();
-            if !(caldav_conformance::cleanup::is_scratch_name(&name) && name.starts_with(&prefix)) {
-                eprintln!("not deleting {u}: not a scratch collection of this run");
-                continue;
-            }
-            let c = Arc::clone(&client);
-            tasks.spawn(async move {
-                let r = c.send_cleanup(&Request::new("DELETE", u.clone())).await;
-                (u, r)
-            });
-        }
-        let mut left = 0;
-        while let Some(done) = tasks.join_next().await {
-            match done {
-                Ok((u, Ok(r))) if r.is_success() || r.status == 404 => {
-                    eprintln!("deleted {u} ({})", r.status)
-                }
-                Ok((u, Ok(r))) => {
-                    left += 1;
-                    eprintln!("DELETE {u} answered {}", r.status);
-                }
-                Ok((u, Err(e))) => {
-                    left += 1;
-                    eprintln!("DELETE {u} failed: {e}");
-                }
-                Err(e) => {
-                    left += 1;
-                    eprintln!("a cleanup task failed: {e}");
-                }
-            }
-        }
-        if left > 0 {
-            eprintln!("{left} scratch collection(s) may be left: `caldav-conformance cleanup --url …` removes them");
-        }
-        std::process::exit(code);
-    });
-}
-
-#[cfg(unix)]
-async fn wait_for_signal() -> i32 {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
-            return 130;
-        }
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => 130,
-        _ = term.recv() => 143,
-    }
-}
-
-#[cfg(not(unix))]
-async fn wait_for_signal() -> i32 {
-    let _ = tokio::signal::ctrl_c().await;
-    130
 }

@@ -6,7 +6,27 @@ use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+/// The process group of the running server under test (0: none), for the interrupt handler.
+static REGISTERED: AtomicU32 = AtomicU32::new(0);
+
+/// Stop the registered server under test's process group (used when the run is interrupted
+/// and exits without unwinding).
+pub fn stop_registered() {
+    let pid = REGISTERED.swap(0, Ordering::SeqCst);
+    if pid == 0 {
+        return;
+    }
+    let group = format!("-{pid}");
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &group])
+        .stderr(Stdio::null())
+        .status();
+}
 
 pub struct ServerUnderTest {
     child: Child,
@@ -30,6 +50,7 @@ impl ServerUnderTest {
             .process_group(0)
             .spawn()
             .map_err(|e| format!("--server-cmd: cannot start `sh -c {cmd}`: {e}"))?;
+        REGISTERED.store(child.id(), Ordering::SeqCst);
         Ok(ServerUnderTest { child, log })
     }
 
@@ -86,6 +107,7 @@ impl ServerUnderTest {
 
     /// SIGTERM to the process group, then SIGKILL after `grace`.
     pub fn stop(&mut self, grace: Duration) {
+        let _ = REGISTERED.compare_exchange(self.child.id(), 0, Ordering::SeqCst, Ordering::SeqCst);
         if matches!(self.child.try_wait(), Ok(Some(_))) {
             return;
         }

@@ -966,3 +966,52 @@ impl Mutant {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ICS: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//y//EN\r\nBEGIN:VEVENT\r\nUID:abc\r\nSUMMARY:A rather long summary that certainly needs folding somewhere\r\nDTSTART:20300101T100000Z\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
+    fn unfolded(t: &str) -> Vec<String> {
+        let mut v: Vec<String> = t
+            .replace("\r\n ", "")
+            .split("\r\n")
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn refold_keeps_every_line_and_the_structure() {
+        let out = refold(ICS);
+        assert_eq!(unfolded(&out), unfolded(ICS));
+        assert!(out.lines().all(|l| l.trim_end_matches('\r').len() <= 40));
+        let order: Vec<&str> = out
+            .split("\r\n")
+            .filter(|l| l.starts_with("BEGIN:") || l.starts_with("END:"))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "BEGIN:VCALENDAR",
+                "BEGIN:VEVENT",
+                "BEGIN:VALARM",
+                "END:VALARM",
+                "END:VEVENT",
+                "END:VCALENDAR"
+            ]
+        );
+    }
+
+    #[test]
+    fn summary_is_changed_and_nothing_else() {
+        let out = change_summary(ICS);
+        assert!(out.contains(
+            "SUMMARY:A rather long summary that certainly needs folding somewhere (altered)\r\n"
+        ));
+        assert_eq!(out.len(), ICS.len() + " (altered)".len());
+    }
+}

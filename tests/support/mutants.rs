@@ -104,6 +104,22 @@ mutants! {
         "member hrefs built from the wrong base: the collection segment is lost (reverse-proxy rewriting bug)";
     TimeRangeIgnored = "time-range-ignored", Fault, "time-range",
         "calendar-query time-range filters ignored (every component matches)";
+    TextMatchIgnored = "text-match-ignored", Fault, "filters",
+        "calendar-query text-match ignored (a prop-filter matches whenever the property exists)";
+    CollationIgnored = "collation-ignored", Fault, "filters",
+        "text-match always compared case-sensitively (i;ascii-casemap default not implemented)";
+    NegateIgnored = "negate-condition-ignored", Fault, "filters",
+        "text-match negate-condition=\"yes\" ignored";
+    IsNotDefinedIgnored = "is-not-defined-ignored", Fault, "filters",
+        "is-not-defined ignored (the prop-filter becomes an existence test)";
+    ParamFilterIgnored = "param-filter-ignored", Fault, "filters",
+        "param-filter ignored (any parameter value matches)";
+    ExpandIgnored = "expand-ignored", Fault, "calendar-data",
+        "C:expand in calendar-data ignored (the master with its RRULE comes back unexpanded)";
+    PartialRetrievalIgnored = "partial-retrieval-ignored", Fault, "calendar-data",
+        "calendar-data comp/prop selection ignored (the whole object comes back)";
+    FreeBusyEmpty = "free-busy-empty", Fault, "calendar-data",
+        "free-busy-query answers a VFREEBUSY without any FREEBUSY period (busy time not computed)";
     CalendarDataMissing = "calendar-data-missing", Fault, "calendar-data",
         "C:calendar-data requested in a REPORT reported in a 404 propstat";
     SummaryChanged = "summary-changed", Fault, "calendar-data",
@@ -116,6 +132,10 @@ mutants! {
         "PROPPATCH answers 207 with 200 for every property but changes nothing";
     DavHeaderNoCalendarAccess = "dav-header-no-calendar-access", Fault, "dav-header",
         "DAV response header lacks calendar-access";
+    AllowLacksMkcalendar = "allow-lacks-mkcalendar", Fault, "dav-header",
+        "Allow header of OPTIONS lacks MKCALENDAR and REPORT although both work";
+    GetcontenttypeWrong = "getcontenttype-wrong", Fault, "properties",
+        "DAV:getcontenttype of calendar objects reported as text/plain";
     ResourcetypeNoCalendar = "resourcetype-no-calendar", Fault, "resourcetype",
         "DAV:resourcetype of calendar collections lacks CALDAV:calendar";
     HrefsAbsoluteEncoded = "equiv-hrefs-absolute-encoded", Equivalent, "href",
@@ -430,6 +450,30 @@ fn encode_unreserved(path: &str) -> String {
     o
 }
 
+/// Edit the XML body of a REPORT request; re-serialise when `f` changed it.
+fn edit_report_body(req: &mut Req, changed: &mut bool, f: impl FnOnce(&mut El) -> bool) {
+    if !req.method.eq_ignore_ascii_case("REPORT") {
+        return;
+    }
+    if let Some(mut root) = request_root(req) {
+        if f(&mut root) {
+            req.body = xmltree::write(&root, Prefixes::Usual);
+            *changed = true;
+        }
+    }
+}
+
+/// Remove every element `ns`/`local` below `root`.
+fn remove_all(root: &mut El, ns: &str, local: &str) -> bool {
+    let mut hit = false;
+    root.walk_mut(&mut |e| {
+        let n = e.children.len();
+        e.retain(|k| !k.is(ns, local));
+        hit |= e.children.len() != n;
+    });
+    hit
+}
+
 /// A bodiless request to the same target with the client's credentials.
 fn probe(req: &Req, method: &str) -> Req {
     let mut p = Req {
@@ -496,6 +540,53 @@ impl Mutant {
                     }
                 }
             }
+            Mutant::TextMatchIgnored => {
+                edit_report_body(req, changed, |root| remove_all(root, CALDAV, "text-match"))
+            }
+            Mutant::IsNotDefinedIgnored => edit_report_body(req, changed, |root| {
+                remove_all(root, CALDAV, "is-not-defined")
+            }),
+            Mutant::ParamFilterIgnored => edit_report_body(req, changed, |root| {
+                remove_all(root, CALDAV, "param-filter")
+            }),
+            Mutant::ExpandIgnored => {
+                edit_report_body(req, changed, |root| remove_all(root, CALDAV, "expand"))
+            }
+            Mutant::CollationIgnored => edit_report_body(req, changed, |root| {
+                let mut hit = false;
+                root.walk_mut(&mut |e| {
+                    if e.is(CALDAV, "text-match") {
+                        let old = e.attrs.clone();
+                        e.attrs
+                            .retain(|(ns, l, _)| !(ns.is_empty() && l == "collation"));
+                        e.attrs
+                            .push((String::new(), "collation".into(), "i;octet".into()));
+                        hit |= e.attrs != old;
+                    }
+                });
+                hit
+            }),
+            Mutant::NegateIgnored => edit_report_body(req, changed, |root| {
+                let mut hit = false;
+                root.walk_mut(&mut |e| {
+                    let n = e.attrs.len();
+                    e.attrs
+                        .retain(|(ns, l, _)| !(ns.is_empty() && l == "negate-condition"));
+                    hit |= e.attrs.len() != n;
+                });
+                hit
+            }),
+            Mutant::PartialRetrievalIgnored => edit_report_body(req, changed, |root| {
+                let mut hit = false;
+                root.walk_mut(&mut |e| {
+                    if e.is(CALDAV, "calendar-data") {
+                        let n = e.children.len();
+                        e.retain(|k| !k.is(CALDAV, "comp"));
+                        hit |= e.children.len() != n;
+                    }
+                });
+                hit
+            }),
             Mutant::Depth0AsDepth1
                 if m == "PROPFIND" && req.header("Depth").map(str::trim) == Some("0") =>
             {
@@ -825,6 +916,64 @@ impl Mutant {
                     props_to_404(root, CALDAV, "calendar-data")
                 })
             }
+            Mutant::FreeBusyEmpty if is_report(req, CALDAV, "free-busy-query") => {
+                if let Ok(t) = std::str::from_utf8(&resp.body) {
+                    let mut out = String::with_capacity(t.len());
+                    let mut skipping = false;
+                    for l in t.split_inclusive('\n') {
+                        if skipping && l.starts_with([' ', '\t']) {
+                            continue; // a folded continuation of a removed FREEBUSY line
+                        }
+                        let up = l.to_ascii_uppercase();
+                        skipping = up.starts_with("FREEBUSY:") || up.starts_with("FREEBUSY;");
+                        if !skipping {
+                            out.push_str(l);
+                        }
+                    }
+                    if out.len() != t.len() {
+                        resp.body = out.into_bytes();
+                        *changed = true;
+                    }
+                }
+            }
+            Mutant::AllowLacksMkcalendar => {
+                let vals: Vec<String> = resp
+                    .headers
+                    .iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case("Allow"))
+                    .map(|(_, v)| v.clone())
+                    .collect();
+                let tokens: Vec<String> = vals
+                    .iter()
+                    .flat_map(|v| v.split(','))
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                let kept: Vec<String> = tokens
+                    .iter()
+                    .filter(|t| {
+                        !t.eq_ignore_ascii_case("MKCALENDAR") && !t.eq_ignore_ascii_case("REPORT")
+                    })
+                    .cloned()
+                    .collect();
+                if kept.len() != tokens.len() {
+                    resp.set_header("Allow", &kept.join(", "));
+                    *changed = true;
+                }
+            }
+            Mutant::GetcontenttypeWrong => edit_multistatus(resp, changed, |root| {
+                let mut hit = false;
+                for_props(root, Some(200), &mut |p| {
+                    for e in p.elements_mut().filter(|e| e.is(DAV, "getcontenttype")) {
+                        if e.text().to_ascii_lowercase().contains("text/calendar") {
+                            e.set_text("text/plain; charset=utf-8");
+                            hit = true;
+                        }
+                    }
+                });
+                hit
+            }),
             Mutant::SummaryChanged => edit_ical(resp, req, changed, &change_summary),
             Mutant::ContentTypeTextPlain
                 if m == "GET"

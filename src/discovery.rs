@@ -235,9 +235,15 @@ pub async fn discover(
             let (_, resp) = propfind0(client, &p, HOME_PROPFIND, &mut log)
                 .await
                 .map_err(|e| fail("calendar-home-set (RFC 4791 §6.2.1)", e, &log))?;
+            // Several hrefs are allowed (RFC 4791 §6.2.1); some servers also list calendars
+            // there. The shortest is the home the others live under.
             let home = first_prop(&resp, &QName::new(CALDAV, "calendar-home-set"))
-                .as_ref()
-                .and_then(href_of)
+                .and_then(|set| {
+                    set.children_named(&QName::new(DAV, "href"))
+                        .map(Element::deep_text)
+                        .filter(|h| !h.is_empty())
+                        .min_by_key(|h| (xml::normalize_href(h).len(), h.clone()))
+                })
                 .ok_or_else(|| {
                     fail(
                         "calendar-home-set (RFC 4791 §6.2.1)",

@@ -4,8 +4,9 @@
 //! and/or the response on the way.
 
 use super::mutants::{Mutant, State};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -90,6 +91,8 @@ pub struct Proxy {
     pub port: u16,
     /// How many exchanges each mutation changed.
     fired: Arc<Vec<AtomicUsize>>,
+    /// Per mutation: the scratch collection numbers (`ccf-RUNID-N`) of the exchanges it changed.
+    hits: Arc<Vec<Mutex<BTreeSet<usize>>>>,
     /// How many exchanges went through.
     pub exchanges: Arc<AtomicUsize>,
     task: tokio::task::JoinHandle<()>,
@@ -113,7 +116,9 @@ impl Proxy {
                 .collect::<Vec<_>>(),
         );
         let exchanges = Arc::new(AtomicUsize::new(0));
+        let hits = Arc::new(mutants.iter().map(|_| Mutex::default()).collect::<Vec<_>>());
         let ctx = Arc::new(Ctx {
+            hits: Arc::clone(&hits),
             upstream,
             client,
             mutants,
@@ -137,6 +142,7 @@ impl Proxy {
         Ok(Proxy {
             port,
             fired,
+            hits,
             exchanges,
             task,
         })
@@ -145,6 +151,15 @@ impl Proxy {
     /// How many exchanges the i-th mutation changed.
     pub fn fired(&self, i: usize) -> usize {
         self.fired.get(i).map_or(0, |f| f.load(Ordering::SeqCst))
+    }
+
+    /// The scratch collection numbers N (`ccf-RUNID-N`, the scenario's 1-based position in
+    /// the run) of the exchanges the i-th mutation changed.
+    pub fn scratch_hits(&self, i: usize) -> Vec<usize> {
+        self.hits
+            .get(i)
+            .and_then(|h| h.lock().ok().map(|h| h.iter().copied().collect()))
+            .unwrap_or_default()
     }
 
     pub fn exchanges(&self) -> usize {
@@ -164,7 +179,20 @@ struct Ctx {
     mutants: Vec<Mutant>,
     state: State,
     fired: Arc<Vec<AtomicUsize>>,
+    hits: Arc<Vec<Mutex<BTreeSet<usize>>>>,
     exchanges: Arc<AtomicUsize>,
+}
+
+/// N of the first `ccf-XXXXXXXX-N` (or `-Nb`) path segment: the scratch collection of scenario N.
+fn scratch_number(target: &str) -> Option<usize> {
+    target.split(['/', '?']).find_map(|seg| {
+        let rest = seg.strip_prefix("ccf-")?;
+        let (run, n) = rest.split_once('-')?;
+        if run.len() != 8 || !run.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        n.strip_suffix('b').unwrap_or(n).parse().ok()
+    })
 }
 
 /// What forwarding needs of the proxy: the mutations may send extra upstream requests.
@@ -256,9 +284,13 @@ async fn serve(sock: TcpStream, ctx: &Ctx) -> Result<(), String> {
     for (i, m) in ctx.mutants.iter().enumerate() {
         m.response(&original, &mut resp, &ctx.state, &mut changed[i]);
     }
+    let scratch = scratch_number(&original.target);
     for (i, c) in changed.iter().enumerate() {
         if *c {
             ctx.fired[i].fetch_add(1, Ordering::SeqCst);
+            if let (Some(n), Ok(mut h)) = (scratch, ctx.hits[i].lock()) {
+                h.insert(n);
+            }
         }
     }
     write_response(&mut wr, &req.method, &resp)

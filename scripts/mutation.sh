@@ -12,10 +12,17 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
 
+# The fleet's venv (servers/lib.sh) when it is there; created with Radicale otherwise.
 venv="$repo/target/fleet/venv"
-if [[ ! -x $venv/bin/radicale ]]; then
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet radicale==3.9.0
+if [[ ! -x $venv/bin/python ]]; then
+    if ! python3 -m venv "$venv" 2>/dev/null; then
+        rm -rf "$venv"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+        python3 -m venv "$venv"
+    fi
+fi
+if [[ $("$venv/bin/python" -c 'from importlib.metadata import version; print(version("radicale"))' 2>/dev/null) != 3.9.0 ]]; then
+    "$venv/bin/pip" install --quiet --disable-pip-version-check radicale==3.9.0
 fi
 
 dir="$repo/target/mutation"

@@ -22,6 +22,8 @@ step "cargo test"
 cargo test --quiet
 step "safety proof: a private Radicale's data survives whole, interrupted and cleanup runs"
 bash scripts/safety-proof.sh
+step "mutation test: every scenario family can fail (fault-injecting proxy, private Radicale)"
+bash scripts/mutation.sh
 step "coverage table"
 cargo run --quiet -- coverage | tail -n 1
 

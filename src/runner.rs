@@ -62,6 +62,8 @@ struct StepError {
     diffs: Vec<Diff>,
     unified: Option<String>,
     exchange: String,
+    /// The response matched the step's `inconclusive` condition: its reason.
+    inconclusive: Option<String>,
 }
 
 impl Run {
@@ -170,8 +172,9 @@ impl Run {
             }
         }
         let result = match (result, cleanup) {
-            (Ok(()), Ok(())) => return Outcome::Pass,
-            (Ok(()), Err(c)) => c,
+            (Ok(None), Ok(())) => return Outcome::Pass,
+            (Ok(Some(why)), Ok(())) => return Outcome::Ignored(why),
+            (Ok(_), Err(c)) => c,
             (Err(e), Ok(())) => e,
             (Err(e), Err(c)) => format!("{e}\n{c}"),
         };
@@ -223,7 +226,7 @@ impl Run {
         scope: Scope,
         cal: Url,
         cal2: Url,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         let s = &sc.scenario;
         for (mode, u) in [(s.scratch.calendar, &cal), (s.scratch.calendar2, &cal2)] {
             if mode == ScratchMode::Mkcalendar {
@@ -256,7 +259,7 @@ impl Run {
             )
             .await?;
             eprintln!("{}: {summary}", sc.trial_name());
-            return Ok(());
+            return Ok(None);
         }
         let mut captured: BTreeMap<String, Option<String>> = BTreeMap::new();
         let phases = [
@@ -265,8 +268,9 @@ impl Run {
             ("teardown", &s.teardown),
         ];
         let mut first_err: Option<String> = None;
+        let mut inconclusive: Option<String> = None;
         for (phase, steps) in phases {
-            if first_err.is_some() && phase != "teardown" {
+            if (first_err.is_some() || inconclusive.is_some()) && phase != "teardown" {
                 continue;
             }
             for (i, st) in steps.iter().enumerate() {
@@ -291,9 +295,16 @@ impl Run {
                             .unwrap_or_default(),
                         sc.file.display()
                     );
-                    let text = render_error(&label, &e);
-                    if first_err.is_none() {
-                        first_err = Some(text);
+                    match &e.inconclusive {
+                        Some(why) if first_err.is_none() && inconclusive.is_none() => {
+                            inconclusive =
+                                Some(format!("inconclusive: {why} ({label}: {})", e.summary));
+                        }
+                        _ => {
+                            if first_err.is_none() {
+                                first_err = Some(render_error(&label, &e));
+                            }
+                        }
                     }
                     break;
                 }
@@ -301,7 +312,7 @@ impl Run {
         }
         match first_err {
             Some(e) => Err(e),
-            None => Ok(()),
+            None => Ok(inconclusive),
         }
     }
 
@@ -329,6 +340,7 @@ impl Run {
             diffs: Vec::new(),
             unified: None,
             exchange: String::new(),
+            inconclusive: None,
         };
         let url = self
             .url_for(&template::render(&st.path, vars), cal)
@@ -377,6 +389,7 @@ impl Run {
                     diffs: Vec::new(),
                     unified: None,
                     exchange: http::dump(&self.client, &req, None, 4000),
+                    inconclusive: None,
                 })
             }
         };
@@ -395,13 +408,24 @@ impl Run {
             diffs,
             unified,
             exchange: http::dump(&self.client, &req, Some(&resp), 8000),
+            inconclusive: None,
         };
         if !diffs.is_empty() {
-            return Err(fail(
+            let mut e = fail(
                 "the response differs from the expectation".into(),
                 diffs,
                 unified,
-            ));
+            );
+            if let Some(inc) = &st.inconclusive {
+                if evaluate_expect(&inc.when, &resp, &ctx, &parsed)
+                    .0
+                    .is_empty()
+                {
+                    e.summary = format!("answered {}", resp.status);
+                    e.inconclusive = Some(template::render(&inc.because, ctx.vars));
+                }
+            }
+            return Err(e);
         }
         for (name, c) in &st.capture {
             match capture(c, &resp, &ctx, &parsed) {
@@ -445,8 +469,18 @@ pub fn evaluate<'a>(
     ctx: &Ctx,
     ms: &ParsedMs<'a>,
 ) -> (Vec<Diff>, Option<String>) {
-    let (mut diffs, unified) = evaluate_one(&st.expect, resp, ctx, ms);
-    let mut alt = st.expect.or.as_deref();
+    evaluate_expect(&st.expect, resp, ctx, ms)
+}
+
+/// Compare a response with an expectation, or failing that with its alternatives.
+pub fn evaluate_expect<'a>(
+    expect: &crate::scenario::Expect,
+    resp: &Response,
+    ctx: &Ctx,
+    ms: &ParsedMs<'a>,
+) -> (Vec<Diff>, Option<String>) {
+    let (mut diffs, unified) = evaluate_one(expect, resp, ctx, ms);
+    let mut alt = expect.or.as_deref();
     let mut n = 1;
     while let (false, Some(a)) = (diffs.is_empty(), alt) {
         let (d, _) = evaluate_one(a, resp, ctx, ms);

@@ -168,6 +168,22 @@ pub struct Step {
     /// Transitions asserted over captured values after this step.
     #[serde(default)]
     pub check: Vec<Transition>,
+    /// Setup steps only: a response that does not meet `expect` but matches this means the
+    /// server cannot be put into the situation the scenario checks, for a reason the RFCs allow
+    /// (e.g. it refuses a UID already used in another calendar). The scenario is then ignored
+    /// with the given reason, never passed.
+    #[serde(default)]
+    pub inconclusive: Option<Inconclusive>,
+}
+
+/// When a setup step makes the scenario impossible to evaluate (see `Step::inconclusive`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct Inconclusive {
+    /// The response that shows it (status, error, headers…), as in `expect`.
+    pub when: Expect,
+    /// Why the scenario cannot be evaluated then (reported as the reason it is ignored).
+    pub because: String,
 }
 
 #[derive(Debug, Deserialize, Clone, Default)]
@@ -566,6 +582,15 @@ pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded
         if s.steps.is_empty() {
             errors.push(at(line, col, "scenario has no steps".into()));
         }
+        for st in s.steps.iter().chain(&s.teardown) {
+            if st.value.inconclusive.is_some() {
+                errors.push(at(
+                    st.referenced.line(),
+                    st.referenced.column(),
+                    "`inconclusive` is only allowed on setup steps".into(),
+                ));
+            }
+        }
         let mut captured: Vec<String> = Vec::new();
         for st in s.setup.iter().chain(&s.steps).chain(&s.teardown) {
             let (l, c) = (st.referenced.line(), st.referenced.column());
@@ -667,6 +692,17 @@ fn validate_step(
     while let Some(alt) = &cur.or {
         expects.push(alt);
         cur = alt;
+    }
+    if let Some(inc) = &st.inconclusive {
+        if inc.because.trim().is_empty() {
+            errs.push("`inconclusive` needs a reason (`because`)".into());
+        }
+        expects.push(&inc.when);
+        let mut cur = &inc.when;
+        while let Some(alt) = &cur.or {
+            expects.push(alt);
+            cur = alt;
+        }
     }
     for e in expects {
         errs.extend(validate_expect(e, fixtures, captured, scratch));
@@ -888,4 +924,39 @@ pub fn spec_ref_ok(r: &str) -> bool {
             .expect("static regex")
     })
     .is_match(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Vec<Loaded>, Vec<LoadError>> {
+        let dir = std::env::temp_dir().join(format!("ccf-scenario-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("t{}.yaml", text.len()));
+        std::fs::write(&file, text).unwrap();
+        let r = load_file(&dir, &file, &dir);
+        let _ = std::fs::remove_file(&file);
+        r
+    }
+
+    const INCONCLUSIVE: &str =
+        "        inconclusive:\n          when: { status: 403 }\n          because: refused\n";
+
+    #[test]
+    fn inconclusive_only_on_setup_steps() {
+        let head = "scenarios:\n  - name: x\n    desc: d\n    requirement: r\n    spec: [RFC4791 §5.3.2]\n";
+        let put = "      - method: PUT\n        path: a.ics\n        body: x\n        expect: { status: 201 }\n";
+        let ok = format!("{head}    setup:\n{put}{INCONCLUSIVE}    steps:\n{put}");
+        assert!(load(&ok).is_ok(), "{:?}", load(&ok).err());
+        let bad = format!("{head}    steps:\n{put}{INCONCLUSIVE}");
+        let errs = load(&bad).expect_err("inconclusive in steps must be refused");
+        assert!(
+            errs.iter()
+                .any(|e| e.0.contains("only allowed on setup steps")),
+            "{errs:?}"
+        );
+        let empty = format!("{head}    setup:\n{put}        inconclusive:\n          when: {{ status: 403 }}\n          because: \"\"\n    steps:\n{put}");
+        assert!(load(&empty).is_err());
+    }
 }

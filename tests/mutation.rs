@@ -34,48 +34,13 @@ use support::proxy::Proxy;
 /// Fault mutants that no scenario kills yet, each with the scenario that would kill it. The test
 /// fails on a survivor not listed here, and on a listed one that is killed now (a stale entry:
 /// remove it), as baselines do.
-const KNOWN_SURVIVORS: &[(&str, &str)] = &[
-    (
-        "mkcalendar-created-as-200",
-        "rfc4791/05_3_1_mkcalendar.yaml mkcalendar-success-is-201: scratch { calendar: reserve } and \
-         NO requires: [create-calendar] (discovery sets that tag only when its probe MKCALENDAR \
-         answers 201, so with a server answering 200 every scenario that needs it is ignored, \
-         including the ones asserting 201; about 150 scenarios go silently from pass to ignored \
-         under this mutant); one step MKCALENDAR with expect { status: 201, or: { status: 4xx } } \
-         (RFC 4791 §5.3.1.2: '201 (Created) - The calendar collection resource was created in its \
-         entirety'; MKCALENDAR itself is only RECOMMENDED, so a refusal is accepted, a 200 is not).",
-    ),
-    (
-        "expand-ignored",
-        "rfc4791/09_6_calendar_data.yaml expand-simple-daily: PUT a UTC event DTSTART \
-         {today+2d}T100000Z, DURATION PT1H, RRULE FREQ=DAILY;COUNT=5 (no overrides, no EXDATE); \
-         calendar-query with <C:calendar-data><C:expand start={today+3d}T000000Z \
-         end={today+5d}T000000Z/></C:calendar-data> and the same time-range: the calendar-data \
-         holds exactly 2 VEVENTs, RECURRENCE-ID {today+3d}T100000Z and {today+4d}T100000Z, RRULE \
-         absent (RFC 4791 §9.6.5: 'the server MUST expand the recurrence set into calendar \
-         components that define exactly one recurrence instance'). Radicale 3.9 passes this; the \
-         existing expand-recurrence, expand-non-recurring and limit-recurrence-set fail on it \
-         (override, floating time), so they cannot show the mutant.",
-    ),
-    (
-        "partial-retrieval-ignored",
-        "none needed: masked on Radicale 3.9, which has this very bug; the existing \
+const KNOWN_SURVIVORS: &[(&str, &str)] = &[(
+    "partial-retrieval-ignored",
+    "none needed: masked on Radicale 3.9, which has this very bug; the existing \
          rfc4791/09_6_calendar_data partial-retrieval-comp-and-prop and \
          partial-retrieval-allprop-allcomp already fail on it (see servers/radicale baselines) and \
          kill the mutant against any server that implements partial retrieval.",
-    ),
-    (
-        "overwrite-f-ignored",
-        "rfc4918/09_8_copy_move.yaml move-overwrite-f-same-uid-412: PUT event A at {calendar}a.ics \
-         and an edited copy of it (same UID, other SUMMARY) at {calendar2}a.ics; MOVE a.ics to \
-         {calendar2}a.ics with Overwrite: F must answer 412 (no C:no-uid-conflict way out: the \
-         destination holds the same UID) and leave both resources unchanged (RFC 4918 §10.6: \
-         'If a COPY or MOVE is not performed due to the value of the Overwrite header, the method \
-         MUST fail with a 412 (Precondition Failed) status code'). The existing \
-         move-overwrite-f-existing-412 uses another UID, so a server that ignores Overwrite still \
-         passes it with 409 no-uid-conflict.",
-    ),
-];
+)];
 
 struct Config {
     upstream: url::Url,

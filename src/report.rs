@@ -250,12 +250,27 @@ pub mod matrix {
         }
     }
 
-    /// python-caldav compatibility-hint feature names, and the spec sections whose scenarios
-    /// decide them (a section prefix matches its subsections).
+    /// python-caldav compatibility-hint feature names, and what decides them: spec sections
+    /// (a prefix matches its subsections) or `::name` for particular scenarios.
     const FEATURES: &[(&str, &[&str])] = &[
         ("get-current-user-principal", &["RFC5397 §"]),
-        ("create-calendar", &["RFC4791 §5.3.1"]),
-        ("save-load.event", &["RFC4791 §5.3.2", "RFC4791 §5.3.4"]),
+        (
+            "create-calendar",
+            &[
+                "::mkcalendar-creates-calendar-collection",
+                "::mkcalendar-success-is-201",
+                "::mkcalendar-then-put-and-list",
+            ],
+        ),
+        (
+            "save-load.event",
+            &[
+                "::put-creates-resource",
+                "::put-modify-answers-2xx",
+                "::get-returns-stored-calendar-data",
+                "::get-has-etag-equal-to-getetag",
+            ],
+        ),
         ("search.time-range", &["RFC4791 §9.9"]),
         ("search.text", &["RFC4791 §9.7.5"]),
         ("search.is-not-defined", &["RFC4791 §9.7.4"]),
@@ -273,20 +288,28 @@ pub mod matrix {
         })
     }
 
-    fn feature_cell(r: &Results, prefixes: &[&str]) -> &'static str {
+    fn feature_cell(r: &Results, prefixes: &[&str]) -> String {
         let rel: Vec<&ScenarioResult> = r
             .scenarios
             .iter()
-            .filter(|s| s.level == "MUST" && cites(&s.spec, prefixes))
+            .filter(|s| {
+                s.level == "MUST"
+                    && (cites(&s.spec, prefixes)
+                        || prefixes
+                            .iter()
+                            .any(|p| p.starts_with("::") && s.name.ends_with(p)))
+            })
             .collect();
+        let run = rel.iter().filter(|s| s.outcome != "ignored").count();
+        let failed = rel.iter().filter(|s| s.outcome == "fail").count();
         if rel.is_empty() {
-            "–"
-        } else if rel.iter().all(|s| s.outcome == "ignored") {
-            "➖ unsupported"
-        } else if rel.iter().any(|s| s.outcome == "fail") {
-            "❌ broken"
+            "–".into()
+        } else if run == 0 {
+            "➖ unsupported".into()
+        } else if failed > 0 {
+            format!("❌ broken ({failed} of {run} fail)")
         } else {
-            "✅ full"
+            format!("✅ full ({run})")
         }
     }
 
@@ -338,19 +361,17 @@ pub mod matrix {
         }
         md.push_str(
             "\n## Features (python-caldav compatibility-hint names)\n\n\
-             Decided by the MUST-level scenarios citing the sections given: full when all pass, \
-             broken when any fails, unsupported when the server does not advertise it.\n\n",
+             Decided by the MUST-level scenarios citing the sections given: full when all that ran \
+             pass, broken when any fails (with how many of those that ran), unsupported when none \
+             ran because the server does not advertise the feature.\n\n",
         );
         table_head(&mut md, "feature | sections", runs);
         for (name, prefixes) in FEATURES {
-            let _ = write!(
-                md,
-                "| `{name}` | {} |",
-                prefixes
-                    .join(", ")
-                    .replace(" §,", ",")
-                    .trim_end_matches(" §")
-            );
+            let decided_by: Vec<&str> = prefixes
+                .iter()
+                .map(|p| p.trim_start_matches("::").trim_end_matches(" §"))
+                .collect();
+            let _ = write!(md, "| `{name}` | {} |", decided_by.join(", "));
             for r in runs {
                 let _ = write!(md, " {} |", feature_cell(r, prefixes));
             }

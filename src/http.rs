@@ -409,7 +409,7 @@ impl Client {
         let p = p.expose();
         let mut forms: Vec<String> = Vec::new();
         if let Some(u) = &self.cfg.user {
-            let b = base64_lite::encode(&format!("{u}:{p}"));
+            let b = base64(&format!("{u}:{p}"));
             forms.push(b.trim_end_matches('=').to_string());
             forms.push(b);
         }
@@ -453,10 +453,9 @@ impl Client {
         };
         let user = self.cfg.user.as_deref()?;
         if !mode {
-            use base64_lite::encode;
             return Some(format!(
                 "Basic {}",
-                encode(&format!("{user}:{}", pass.expose()))
+                base64(&format!("{user}:{}", pass.expose()))
             ));
         }
         let mut g = Self::lock(&self.digest);
@@ -784,26 +783,24 @@ fn digest_header(c: &DigestChallenge, user: &str, pass: &str, method: &str, uri:
     h
 }
 
-/// Minimal standard base64 (RFC 4648) for Basic credentials.
-mod base64_lite {
+/// Standard base64 (RFC 4648) with padding, as Basic credentials use it.
+pub fn base64(s: &str) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    pub fn encode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-        for chunk in b.chunks(3) {
-            let n = (u32::from(chunk[0]) << 16)
-                | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-                | u32::from(*chunk.get(2).unwrap_or(&0));
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
+    let b = s.as_bytes();
+    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
+    for chunk in b.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
             }
         }
-        out
     }
+    out
 }
 
 /// Render a request and response for a failure report; credentials are never included
@@ -867,11 +864,11 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        assert_eq!(base64_lite::encode(""), "");
-        assert_eq!(base64_lite::encode("f"), "Zg==");
-        assert_eq!(base64_lite::encode("fo"), "Zm8=");
-        assert_eq!(base64_lite::encode("foo"), "Zm9v");
-        assert_eq!(base64_lite::encode("foobar"), "Zm9vYmFy");
+        assert_eq!(base64(""), "");
+        assert_eq!(base64("f"), "Zg==");
+        assert_eq!(base64("fo"), "Zm8=");
+        assert_eq!(base64("foo"), "Zm9v");
+        assert_eq!(base64("foobar"), "Zm9vYmFy");
     }
 
     #[test]
@@ -974,7 +971,7 @@ mod tests {
     fn redaction_covers_escaped_and_base64_forms() {
         let pass = r#"p"w\x<y"#;
         let c = client("alice", pass);
-        let b64 = base64_lite::encode(&format!("alice:{pass}"));
+        let b64 = base64(&format!("alice:{pass}"));
         let text = format!(
             "a {pass} b {pass:?} c Basic {b64} d {}",
             b64.trim_end_matches('=')

@@ -258,25 +258,10 @@ fn is_scenario_request(req: &Seen) -> bool {
 }
 
 fn basic(user: &str, pass: &str) -> String {
-    format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
-}
-
-fn base64(b: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in b.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    format!(
+        "Basic {}",
+        caldav_conformance::http::base64(&format!("{user}:{pass}"))
+    )
 }
 
 fn head(status: u16, headers: &[(&str, String)], len: Option<u64>) -> Vec<u8> {
@@ -752,7 +737,7 @@ fn args(server: &Server, dir: &Dir, extra: &[&str]) -> Vec<String> {
 
 /// Every form in which the credentials could leak.
 fn secret_forms() -> Vec<String> {
-    let b = base64(format!("{USER}:{PASSWORD}").as_bytes());
+    let b = caldav_conformance::http::base64(&format!("{USER}:{PASSWORD}"));
     let escaped = format!("{PASSWORD:?}");
     vec![
         PASSWORD.to_string(),

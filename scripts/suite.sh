@@ -10,7 +10,7 @@ cd "$repo"
 name=${1:?usage: $0 NAME [SUITE-ARGS...]}
 shift
 state="${CCF_STATE:-$repo/target/fleet}"
-out="$repo/target/results"
+out="${CCF_RESULTS_DIR:-$repo/target/results}"
 bin="${CCF_BIN:-$repo/target/debug/caldav-conformance}"
 [[ -f $state/$name/env ]] || { echo "no $state/$name/env: run servers/up.sh $name first" >&2; exit 2; }
 [[ -x $bin ]] || cargo build --quiet --bin caldav-conformance

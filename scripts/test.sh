@@ -37,6 +37,7 @@ bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
 if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     step "TLS: --insecure works, an untrusted certificate is one clear error (exit 2)"
     bash servers/up.sh xandikos-tls
+    export CCF_RESULTS_DIR=target/results/tls-checks
     CCF_TLS_MODE=insecure bash scripts/suite.sh xandikos-tls -q rfc4791/05_1 >/dev/null || status=1
     rc=0
     out=$(CCF_TLS_MODE=system bash scripts/suite.sh xandikos-tls -q 2>&1) || rc=$?
@@ -46,6 +47,7 @@ if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
         status=1
     fi
     bash servers/down.sh xandikos-tls
+    unset CCF_RESULTS_DIR
 fi
 
 step "negative controls fail where expected"

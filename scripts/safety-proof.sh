@@ -23,7 +23,7 @@
 # write in progress) are never compared.
 #
 # Environment: CCF_BIN (default target/debug/caldav-conformance, built when missing),
-# CCF_VENV (default target/fleet/venv), CCF_KEEP=1 keeps the work folder for inspection.
+# CCF_KEEP=1 keeps the work folder for inspection. Radicale: scripts/private-radicale.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -37,55 +37,20 @@ if [[ -z ${CCF_BIN:-} ]]; then
 fi
 [[ -x $bin ]] || fail "no binary at $bin"
 
-venv="${CCF_VENV:-$repo/target/fleet/venv}"
-if [[ ! -x $venv/bin/radicale ]]; then
-    log "creating $venv with radicale==3.9.0"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check radicale==3.9.0
-fi
 command -v curl >/dev/null || fail "curl is needed"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/ccf-safety.XXXXXX")"
-storage="$work/collections"
-server_pid=""
+# shellcheck source=scripts/private-radicale.sh
+source scripts/private-radicale.sh
+CCF_LOG_PREFIX=safety-proof
 cleanup() {
-    if [[ -n $server_pid ]]; then
-        kill "$server_pid" 2>/dev/null || true
-        wait "$server_pid" 2>/dev/null || true
-    fi
+    private_radicale_stop
     if [[ -n ${CCF_KEEP:-} ]]; then log "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-
-port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-base="http://127.0.0.1:$port"
-printf 'user1:pass1\nuser2:pass2\n' >"$work/users"
-printf 'pass1\n' >"$work/password"
-chmod 600 "$work/password"
-mkdir -p "$storage"
-cat >"$work/config" <<EOF
-[server]
-hosts = 127.0.0.1:$port
-[auth]
-type = htpasswd
-htpasswd_filename = $work/users
-htpasswd_encryption = plain
-[rights]
-type = owner_only
-[storage]
-filesystem_folder = $storage
-[logging]
-level = warning
-EOF
-"$venv/bin/radicale" --config "$work/config" >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -s -o /dev/null "$base/" && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$work/server.log" >&2; fail "radicale did not start"; }
-    sleep 0.1
-done
-curl -s -o /dev/null "$base/" || fail "radicale does not answer on $base"
-log "private radicale (pid $server_pid) on $base, storage $storage"
+private_radicale_start "$work"
+base="$RADICALE_URL"
+storage="$RADICALE_STORAGE"
 
 # ---------------------------------------------------------------- the user's own data
 dav() { # dav METHOD PATH [CURL-ARGS...]: request as user1, fail on a non-2xx status

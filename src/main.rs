@@ -24,7 +24,10 @@ use std::time::Duration;
     about = "CalDAV conformance test suite: runs YAML scenarios, each citing the RFC section it checks, against a real server",
     after_help = "Environment: CALDAV_URL, CALDAV_USER and CALDAV_PASSWORD are fallbacks for --url, --user and the password flags."
 )]
-#[command(args_conflicts_with_subcommands = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    override_usage = "caldav-conformance --url URL [--user U --password-file F] [OPTIONS] [FILTER]\n       caldav-conformance <COMMAND> [OPTIONS]"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Option<Cmd>,
@@ -214,7 +217,19 @@ fn run_id() -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // libtest-mimic's flattened arguments bring their own help template; use ours.
+    let cmd = <Cli as clap::CommandFactory>::command()
+        .about("CalDAV conformance test suite: runs YAML scenarios, each citing the RFC section it checks, against a real server")
+        .long_about(None)
+        .help_template("{about}\n\n{usage-heading} {usage}\n\n{all-args}\n\n{after-help}")
+        .after_help(
+            "Environment: CALDAV_URL, CALDAV_USER and CALDAV_PASSWORD are fallbacks for --url, --user and the password flags.\n\
+             Scenarios run in parallel (--test-threads N); exit codes: 0 all passed, 101 a scenario failed, 2 usage/configuration error.",
+        );
+    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
     match &cli.cmd {
         Some(Cmd::Coverage {
             scenarios,

@@ -37,12 +37,11 @@ if [[ -z ${CCF_BIN:-} ]]; then
 fi
 [[ -x $bin ]] || fail "no binary at $bin"
 
-command -v curl >/dev/null || fail "curl is needed"
-
 work="$(mktemp -d "${TMPDIR:-/tmp}/ccf-safety.XXXXXX")"
 # shellcheck source=scripts/private-radicale.sh
 source scripts/private-radicale.sh
 CCF_LOG_PREFIX=safety-proof
+ensure_apt curl
 cleanup() {
     private_radicale_stop
     if [[ -n ${CCF_KEEP:-} ]]; then log "kept $work"; else rm -rf "$work"; fi

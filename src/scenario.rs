@@ -681,11 +681,7 @@ fn validate_step(
         }
     }
     for t in &texts {
-        for v in template::variables(t) {
-            if let Err(e) = check_var(&v, captured, scratch) {
-                errs.push(e);
-            }
-        }
+        check_vars(t, captured, scratch, &mut errs);
     }
     let mut expects = vec![&st.expect];
     let mut cur = &st.expect;
@@ -733,11 +729,7 @@ fn validate_expect(
     }
     if let Some(ms) = &expect.multistatus {
         for r in &ms.responses {
-            for v in template::variables(&r.href) {
-                if let Err(e) = check_var(&v, captured, scratch) {
-                    errs.push(e);
-                }
-            }
+            check_vars(&r.href, captured, scratch, &mut errs);
             let mut all: Vec<(String, ValueMatch)> = r
                 .props
                 .iter()
@@ -823,11 +815,7 @@ fn validate_match(
     let mut errs = Vec::new();
     match m {
         ValueMatch::Text(t) => {
-            for v in template::variables(t) {
-                if let Err(e) = check_var(&v, captured, scratch) {
-                    errs.push(e);
-                }
-            }
+            check_vars(t, captured, scratch, &mut errs);
         }
         ValueMatch::Rule(r) => {
             if let Some(re) = &r.regex {
@@ -844,11 +832,7 @@ fn validate_match(
                 .into_iter()
                 .flatten()
             {
-                for v in template::variables(t) {
-                    if let Err(e) = check_var(&v, captured, scratch) {
-                        errs.push(e);
-                    }
-                }
+                check_vars(t, captured, scratch, &mut errs);
             }
             for n in r.has.iter().chain(&r.lacks) {
                 if let Err(e) = crate::xml::QName::parse(n) {
@@ -880,14 +864,19 @@ fn validate_ical(
             errs.extend(validate_match(m, fixtures, captured, scratch));
         }
         for t in [&c.uid, &c.recurrence_id].into_iter().flatten() {
-            for v in template::variables(t) {
-                if let Err(e) = check_var(&v, captured, scratch) {
-                    errs.push(e);
-                }
-            }
+            check_vars(t, captured, scratch, &mut errs);
         }
     }
     errs
+}
+
+/// Check every variable `text` refers to; errors go to `errs`.
+fn check_vars(text: &str, captured: &[String], scratch: &Scratch, errs: &mut Vec<String>) {
+    for v in template::variables(text) {
+        if let Err(e) = check_var(&v, captured, scratch) {
+            errs.push(e);
+        }
+    }
 }
 
 fn check_var(v: &str, captured: &[String], scratch: &Scratch) -> Result<(), String> {

@@ -68,14 +68,11 @@ fn date_value(name: &str) -> Option<String> {
     };
     let t = Utc::now().checked_add_signed(offset)?;
     Some(match base {
-        "today" if unit_is_hours(rest) => return None,
+        // `today` counts in days and weeks; an hour offset is only meaningful for `now`.
+        "today" if rest.ends_with('h') => return None,
         "today" => t.format("%Y%m%d").to_string(),
         _ => t.format("%Y%m%dT%H%M00Z").to_string(),
     })
-}
-
-fn unit_is_hours(rest: &str) -> bool {
-    rest.ends_with('h')
 }
 
 /// Substitute `{name}` with its value; unknown names are left as they are (loading has

@@ -29,6 +29,16 @@ pub struct Entry {
     /// The section the server violates (required for fail), e.g. `RFC4791 §9.9`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violates: Option<String>,
+    /// The sentence the server violates, verbatim from the `violates` section (required for
+    /// fail; checked by `tests/requirements.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quote: Option<String>,
+    /// Where the recorded deviation shows: the step label (`step 3`, `setup 1`) ...
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// ... and the path of its first difference (`status`, `response[href=…]/propstat[200]/…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
     /// The upstream issue or bug report, where one exists.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
@@ -286,6 +296,9 @@ pub fn draft<'a>(
                 } else {
                     None
                 },
+                quote: None,
+                step: None,
+                path: None,
                 issue: None,
             },
         );
@@ -318,6 +331,9 @@ mod tests {
                 outcome: Expected::Fail,
                 reason: "r".into(),
                 violates: Some("RFC4791 §9.9".into()),
+                quote: None,
+                step: None,
+                path: None,
                 issue: None,
             },
         );
@@ -327,6 +343,9 @@ mod tests {
                 outcome: Expected::Fail,
                 reason: "r".into(),
                 violates: Some("RFC4791 §9.9".into()),
+                quote: None,
+                step: None,
+                path: None,
                 issue: None,
             },
         );

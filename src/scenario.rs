@@ -48,8 +48,12 @@ pub struct Scenario {
     pub name: String,
     /// One line: what the scenario does.
     pub desc: String,
-    /// The normative sentence checked, quoted from the RFC.
+    /// The normative sentence checked, quoted verbatim from the cited section (`[...]` marks
+    /// an elision; `tests/requirements.rs` checks it against the shipped RFC text).
     pub requirement: String,
+    /// Explanations about the requirement or the scenario (never inside the quote).
+    #[serde(default)]
+    pub note: Option<String>,
     /// Spec references, e.g. `RFC4791 §5.3.2`.
     pub spec: Vec<String>,
     #[serde(default)]

@@ -98,6 +98,7 @@ pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
             requirement: "A VEVENT component overlaps a given time range if the condition for the corresponding component state specified in the table below is satisfied. [...] the server MUST expand recurring components to determine whether any recurrence instances overlap the specified time range.".into(),
             spec: vec!["RFC4791 §9.9".into(), "RFC4791 §7.4".into()],
             level: Level::Must,
+            note: None,
             requires: Vec::new(),
             read_only: false,
             scratch: Scratch::default(),

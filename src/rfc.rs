@@ -32,8 +32,11 @@ pub struct Document {
 fn heading(line: &str) -> Option<String> {
     static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
     let re = RE.get_or_init(|| {
-        regex::Regex::new(r"^(?:Appendix )?((?:[0-9]+|[A-Z])(?:\.[0-9]+)*)\.?\s+[A-Za-z\[]")
-            .expect("static regex")
+        // A title starts with a letter or `[`, or is a status code (`12.1.  412 Precondition Failed`).
+        regex::Regex::new(
+            r"^(?:Appendix )?((?:[0-9]+|[A-Z])(?:\.[0-9]+)*)\.?\s+(?:[A-Za-z\[]|[1-5][0-9]{2}\s)",
+        )
+        .expect("static regex")
     });
     re.captures(line).map(|c| c[1].to_string())
 }

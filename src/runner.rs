@@ -202,7 +202,14 @@ impl Run {
                 let _ = writeln!(errs, "cleanup: {e}");
                 continue;
             }
-            match self.client.send(&req).await {
+            let mut sent = self.client.send(&req).await;
+            if matches!(&sent, Ok(r) if r.status >= 500) {
+                // Cyrus answers 500 to a second DELETE of the same name within one second
+                // (delayed-delete names have one-second resolution): retry once, later.
+                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+                sent = self.client.send(&req).await;
+            }
+            match sent {
                 Ok(r) if (200..300).contains(&r.status) || r.status == 404 => {}
                 Ok(r) => {
                     let _ = writeln!(errs, "cleanup: DELETE {u} answered {}: the scratch collection may be left behind", r.status);

@@ -834,4 +834,75 @@ mod tests {
             [Url::parse("http://127.0.0.1:9/home/ccf-0a1b2c3d-1/").unwrap()]
         );
     }
+
+    /// A server whose first choice is SHA-256 (RFC 7616 §3.7: one challenge per algorithm, in
+    /// order of preference) authenticates the client; the server checks the response itself.
+    #[tokio::test]
+    async fn a_sha256_digest_server_is_authenticated() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    assert!(n > 0);
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8(buf).unwrap();
+                let authz = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: "))
+                    .map(str::to_string);
+                let ok = authz.as_deref().is_some_and(|a| {
+                    let p = &auth::challenges(a)[0];
+                    let get = |k: &str| {
+                        p.params
+                            .iter()
+                            .find(|(n, _)| n == k)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    };
+                    let h = |x: String| {
+                        use sha2::Digest as _;
+                        format!("{:x}", sha2::Sha256::digest(x.as_bytes()))
+                    };
+                    let ha1 = h("u:r@h:secret".into());
+                    let ha2 = h(format!("GET:{}", get("uri")));
+                    let want = h(format!(
+                        "{ha1}:n1:{}:{}:auth:{ha2}",
+                        get("nc"),
+                        get("cnonce")
+                    ));
+                    get("algorithm") == "SHA-256" && get("uri") == "/x" && get("response") == want
+                });
+                seen.push(authz.is_some());
+                let reply = if ok {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"r@h\", qop=\"auth\", algorithm=SHA-256, nonce=\"n1\"\r\nWWW-Authenticate: Digest realm=\"r@h\", qop=\"auth\", algorithm=MD5, nonce=\"n1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                };
+                sock.write_all(reply.as_bytes()).await.unwrap();
+            }
+            seen
+        });
+        let c = Client::new(ClientConfig {
+            user: Some("u".into()),
+            password: Some(Secret::new("secret".into())),
+            auth: AuthKind::Auto,
+            insecure: false,
+            ca_cert: None,
+            timeout: Duration::from_secs(5),
+            max_body: 1024,
+        })
+        .unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+        let r = c.send(&Request::new("GET", url)).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(server.await.unwrap(), [false, true]);
+    }
 }

@@ -50,7 +50,9 @@ impl Document {
         for line in text.lines() {
             if line.contains('\u{c}') {
                 // A form feed ends a page; the next line is the running header.
-                skip_header = line.trim_matches(|c: char| c == '\u{c}' || c.is_whitespace()).is_empty();
+                skip_header = line
+                    .trim_matches(|c: char| c == '\u{c}' || c.is_whitespace())
+                    .is_empty();
                 continue;
             }
             if skip_header {
@@ -165,10 +167,11 @@ impl Library {
         // Position reached in each cited section: fragments from one section keep their order.
         let mut reached = vec![0usize; texts.len()];
         for f in &frags {
-            let hit = texts
-                .iter()
-                .enumerate()
-                .find_map(|(i, t)| t[reached[i]..].find(f.as_str()).map(|p| (i, reached[i] + p)));
+            let hit = texts.iter().enumerate().find_map(|(i, t)| {
+                t[reached[i]..]
+                    .find(f.as_str())
+                    .map(|p| (i, reached[i] + p))
+            });
             match hit {
                 Some((i, p)) => reached[i] = p + f.len(),
                 None => {
@@ -241,7 +244,10 @@ mod tests {
             "1. Intro The server MUST do things. More calendar-data here."
         );
         assert!(normalise(&d.sections["1.1"]).contains("Clients SHOULD wait."));
-        assert_eq!(normalise("the DAV:\n   collection and CALDAV: calendar"), "the DAV:collection and CALDAV:calendar");
+        assert_eq!(
+            normalise("the DAV:\n   collection and CALDAV: calendar"),
+            "the DAV:collection and CALDAV:calendar"
+        );
     }
 
     #[test]
@@ -255,7 +261,10 @@ mod tests {
     #[test]
     fn file_names() {
         assert_eq!(file_of("RFC4791").as_deref(), Some("rfc4791.txt"));
-        assert_eq!(file_of("caldav-ctag-03").as_deref(), Some("caldav-ctag.txt"));
+        assert_eq!(
+            file_of("caldav-ctag-03").as_deref(),
+            Some("caldav-ctag.txt")
+        );
         assert_eq!(file_of("nonsense"), None);
     }
 }

@@ -22,7 +22,10 @@ fn scenarios() -> Vec<Loaded> {
         Ok(v) => v,
         Err(errs) => panic!(
             "scenarios do not load:\n{}",
-            errs.iter().map(|e| e.0.as_str()).collect::<Vec<_>>().join("\n")
+            errs.iter()
+                .map(|e| e.0.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
         ),
     };
     let base = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date");
@@ -68,7 +71,10 @@ fn every_requirement_is_verbatim_and_levelled() {
     let mut lib = library();
     let all = scenarios();
     assert!(all.len() > 100, "only {} scenarios found", all.len());
-    let errs: Vec<String> = all.iter().flat_map(|l| check_scenario(&mut lib, l)).collect();
+    let errs: Vec<String> = all
+        .iter()
+        .flat_map(|l| check_scenario(&mut lib, l))
+        .collect();
     assert!(
         errs.is_empty(),
         "{} problems with requirements:\n{}",
@@ -129,7 +135,10 @@ fn every_baseline_fail_quotes_a_must_of_its_section() {
     let mut lib = library();
     let files = baseline_files();
     assert!(!files.is_empty(), "no baseline files under servers/");
-    let errs: Vec<String> = files.iter().flat_map(|f| check_baseline(&mut lib, f)).collect();
+    let errs: Vec<String> = files
+        .iter()
+        .flat_map(|f| check_baseline(&mut lib, f))
+        .collect();
     assert!(
         errs.is_empty(),
         "{} problems with baseline quotes:\n{}",
@@ -176,12 +185,8 @@ fn the_check_refuses_additions_and_wrong_sections() {
     let cite = vec!["RFC4918 §9.3.1".to_string()];
     let ok = "403 (Forbidden) - This indicates at least one of two conditions:";
     assert_eq!(lib.check_quote(ok, &cite), Ok(()));
-    assert!(lib
-        .check_quote(&format!("{ok} (our note)"), &cite)
-        .is_err());
-    assert!(lib
-        .check_quote(ok, &["RFC4918 §9.3".to_string()])
-        .is_err());
+    assert!(lib.check_quote(&format!("{ok} (our note)"), &cite).is_err());
+    assert!(lib.check_quote(ok, &["RFC4918 §9.3".to_string()]).is_err());
     assert!(lib.section("RFC4918 §99.1").is_err());
     assert!(lib.section("RFC7231 §4.3.2").is_err());
 }

@@ -33,6 +33,12 @@ pub use run::{query_body, run_on, Summary};
 
 use chrono::NaiveDateTime;
 
+/// The requirement the oracle checks, verbatim from RFC 4791 §9.9.
+pub const REQUIREMENT: &str = "the server MUST only return the calendar object resources that, \
+     depending on the context, have a component or property whose value intersects a specified \
+     time range. [...] Time range tests MUST consider every recurrence instance when testing the \
+     time range condition; if any one instance matches, then the test returns true.";
+
 /// The seed used when none is given.
 pub const DEFAULT_SEED: u64 = 4791;
 /// Objects generated per seed.

@@ -308,17 +308,26 @@ pub async fn run_on(
     if mismatches.is_empty() {
         return Ok(summary);
     }
-    Err(repro::report(
+    // The minimal case: the first disagreement about one of our objects, shrunk.
+    let bench = repro::Bench {
         client,
         origin,
         calendar,
         scope,
+        floating,
+        horizon: case.horizon,
+        dtstamp: stamp,
+    };
+    let minimal = match mismatches.iter().find(|m| m.obj.is_some()) {
+        Some(m) => repro::shrink(&bench, &case, &hrefs, m).await,
+        None => None,
+    };
+    Err(repro::report(
         &case,
-        &hrefs,
         &mismatches,
         &summary,
-    )
-    .await)
+        minimal.as_ref(),
+    ))
 }
 
 #[cfg(test)]

@@ -88,8 +88,7 @@ impl Run {
             return Outcome::Ignored("--read-only: this scenario writes".into());
         }
         let missing: Vec<&String> = s
-            .requires
-            .iter()
+            .required_features()
             .filter(|r| !self.disc.features.contains(*r))
             .collect();
         if !missing.is_empty() {
@@ -359,14 +358,7 @@ impl Run {
         for (k, v) in &st.headers {
             req = req.header(k, &template::render(v, vars));
         }
-        let body = match (&st.body, &st.fixture) {
-            (Some(b), _) => Some(template::render(b, vars)),
-            (None, Some(f)) => Some(template::render(
-                &crate::scenario::read_fixture(&self.fixtures, f).map_err(plain)?,
-                vars,
-            )),
-            _ => None,
-        };
+        let body = st.body_text(&self.fixtures, vars).map_err(plain)?;
         if let Some(b) = body {
             if req.get_header("Content-Type").is_none() {
                 let t = b.trim_start();
@@ -437,7 +429,7 @@ impl Run {
         for (name, c) in &st.capture {
             match capture(c, &resp, &ctx, &parsed) {
                 Ok(v) => {
-                    if v.is_none() && c.required {
+                    if v.is_none() {
                         return Err(fail(
                             format!("capture {name:?}: the value is missing from the response"),
                             Vec::new(),
@@ -604,36 +596,31 @@ fn capture<'a>(
     ctx: &Ctx,
     parsed: &ParsedMs<'a>,
 ) -> Result<Option<String>, String> {
-    if let Some(h) = &c.header {
-        return Ok(resp.header(h).map(str::to_string));
-    }
-    if let Some(spec) = &c.ical {
-        let (kind, prop) = spec
-            .split_once('.')
-            .ok_or("ical capture is written COMPONENT.PROPERTY")?;
-        let cal = crate::ical::parse(resp.text()?)?;
-        let mut all = Vec::new();
-        cal.find_all(kind, &mut all);
-        return Ok(all
-            .iter()
-            .find_map(|c| c.prop_value(prop))
-            .map(str::to_string));
-    }
+    let (prop, href, response_href) = match c {
+        Capture::Header(h) => return Ok(resp.header(h).map(str::to_string)),
+        Capture::Ical(spec) => return capture_ical(spec, resp),
+        Capture::SyncToken => {
+            return Ok(parsed().as_ref().map_err(Clone::clone)?.sync_token.clone())
+        }
+        Capture::Prop {
+            prop,
+            href,
+            response_href,
+        } => (Some(prop), href, *response_href),
+        Capture::ResponseHref { href } => (None, href, true),
+    };
     let ms = parsed().as_ref().map_err(Clone::clone)?;
-    if c.sync_token {
-        return Ok(ms.sync_token.clone());
-    }
-    let want_href = c.href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
+    let want_href = href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
     let candidates = ms
         .responses
         .iter()
         .filter(|r| want_href.as_ref().is_none_or(|h| &r.href == h));
-    match &c.prop {
+    match prop {
         Some(p) => {
             let q = QName::parse(p)?;
             for r in candidates {
                 if let Some((200, el)) = r.prop(&q) {
-                    return Ok(Some(if c.response_href {
+                    return Ok(Some(if response_href {
                         r.raw_href.clone()
                     } else {
                         el.deep_text()
@@ -646,6 +633,20 @@ fn capture<'a>(
     }
 }
 
+/// `VEVENT.UID`: the first value of that property in a component of that type.
+fn capture_ical(spec: &str, resp: &Response) -> Result<Option<String>, String> {
+    let (kind, prop) = spec
+        .split_once('.')
+        .ok_or("ical capture is written COMPONENT.PROPERTY")?;
+    let cal = crate::ical::parse(resp.text()?)?;
+    let mut all = Vec::new();
+    cal.find_all(kind, &mut all);
+    Ok(all
+        .iter()
+        .find_map(|c| c.prop_value(prop))
+        .map(str::to_string))
+}
+
 fn transitions(checks: &[Transition], captured: &BTreeMap<String, Option<String>>) -> Vec<Diff> {
     let mut diffs = Vec::new();
     let show = |n: &str| -> String {
@@ -655,12 +656,8 @@ fn transitions(checks: &[Transition], captured: &BTreeMap<String, Option<String>
         }
     };
     for t in checks {
-        if let Some(names) = t.equal.as_ref().or(t.unchanged.as_ref()) {
-            let what = if t.equal.is_some() {
-                "equal"
-            } else {
-                "unchanged"
-            };
+        if let Transition::Unchanged(names) = t {
+            let what = "unchanged";
             let first = captured.get(&names[0]).cloned().flatten();
             for n in &names[1..] {
                 let v = captured.get(n).cloned().flatten();
@@ -673,7 +670,7 @@ fn transitions(checks: &[Transition], captured: &BTreeMap<String, Option<String>
                 }
             }
         }
-        if let Some(names) = &t.changed {
+        if let Transition::Changed(names) = t {
             for w in names.windows(2) {
                 let (a, b) = (
                     captured.get(&w[0]).cloned().flatten(),

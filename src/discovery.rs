@@ -1,6 +1,10 @@
 //! Service discovery: from any URL on the server find the principal (RFC 6764 well-known URL,
 //! RFC 5397 DAV:current-user-principal) and the calendar home (RFC 4791 §6.2.1), then derive
-//! the server's features from OPTIONS, supported-report-set and a probe calendar's properties.
+//! the server's features from OPTIONS, supported-report-set and a probe calendar's properties
+//! (the names scenarios may list in `requires:` are `known_features()`), and the product it
+//! names itself as (`discovery/product.rs`).
+
+mod product;
 
 use crate::http::{Client, Request, Response, Scope};
 use crate::xml::{self, Element, Multistatus, QName, CALDAV, CS, DAV};
@@ -16,7 +20,12 @@ pub struct Discovered {
     pub home: Url,
     pub dav_classes: Vec<String>,
     pub allow: Vec<String>,
+    /// The `Server` header (the first one seen during discovery).
     pub server: Option<String>,
+    /// The product and version the server names itself as, e.g. `sabre/dav 1.8.12`.
+    pub product: Option<String>,
+    /// The headers it was read from (`Server`, `X-Sabre-Version`, `X-Powered-By`, …).
+    pub identity: Vec<(String, String)>,
     pub reports: Vec<String>,
     pub features: BTreeSet<String>,
     /// Why features are missing, for the ignore reasons.
@@ -33,6 +42,20 @@ impl Discovered {
             "server:     {}",
             self.server.as_deref().unwrap_or("(no Server header)")
         );
+        let _ = writeln!(
+            s,
+            "product:    {}",
+            self.product.as_deref().unwrap_or("(not identified)")
+        );
+        let others: Vec<String> = self
+            .identity
+            .iter()
+            .filter(|(k, _)| k != "Server")
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(s, "identity:   {}", others.join("; "));
+        }
         let _ = writeln!(
             s,
             "principal:  {}",
@@ -88,12 +111,25 @@ const HOME_PROPFIND: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 const PROBE_PROPFIND: &str = r#"<?xml version="1.0" encoding="utf-8"?>
 <D:propfind xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:supported-report-set/><C:supported-calendar-component-set/><CS:getctag/><D:sync-token/><D:getetag/><D:resourcetype/></D:prop></D:propfind>"#;
 
+/// What discovery saw on its way: one line per request, and the identifying headers.
+#[derive(Default)]
+struct Trail {
+    lines: Vec<String>,
+    identity: product::Identity,
+}
+
+impl Trail {
+    fn push(&mut self, line: String) {
+        self.lines.push(line);
+    }
+}
+
 /// PROPFIND Depth 0, following same-origin redirects (at most 5).
 async fn propfind0(
     client: &Client,
     url: &Url,
     body: &str,
-    log: &mut Vec<String>,
+    log: &mut Trail,
 ) -> Result<(Url, Response), String> {
     let mut u = url.clone();
     for _ in 0..6 {
@@ -101,6 +137,7 @@ async fn propfind0(
             .header("Depth", "0")
             .xml(body);
         let resp = client.send(&req).await.map_err(|e| e.0)?;
+        log.identity.record(&resp);
         if (300..400).contains(&resp.status) {
             let loc = resp
                 .header("Location")
@@ -139,11 +176,7 @@ fn href_of(el: &Element) -> Option<String> {
 }
 
 /// Try one candidate URL for DAV:current-user-principal.
-async fn principal_at(
-    client: &Client,
-    url: &Url,
-    log: &mut Vec<String>,
-) -> Result<Option<Url>, String> {
+async fn principal_at(client: &Client, url: &Url, log: &mut Trail) -> Result<Option<Url>, String> {
     let (at, resp) = propfind0(client, url, PRINCIPAL_PROPFIND, log).await?;
     if resp.status == 401 {
         return Err(format!(
@@ -171,11 +204,7 @@ async fn principal_at(
     }
 }
 
-async fn find_principal(
-    client: &Client,
-    start: &Url,
-    log: &mut Vec<String>,
-) -> Result<Url, String> {
+async fn find_principal(client: &Client, start: &Url, log: &mut Trail) -> Result<Url, String> {
     let origin = start.join("/").map_err(|e| e.to_string())?;
     let mut candidates = vec![start.clone()];
     if let Ok(w) = origin.join("/.well-known/caldav") {
@@ -201,7 +230,236 @@ async fn find_principal(
     Err("no DAV:current-user-principal at the URL, at /.well-known/caldav (RFC 6764) or at the usual context paths; pass --url pointing at the server's DAV root or --home".into())
 }
 
-/// Run discovery. `probe` is the URL of a scratch calendar to create and delete to read the
+/// DAV compliance classes a scenario may require (RFC 4918 §18, RFC 3744, RFC 4791, RFC 5689,
+/// RFC 5842, RFC 6638, RFC 7809, RFC 7953, RFC 8607 and common vendor classes), as features:
+/// lower case, and the numbered classes as `dav-N`.
+pub const DAV_CLASSES: &[&str] = &[
+    "dav-1",
+    "dav-2",
+    "dav-3",
+    "access-control",
+    "add-member",
+    "addressbook",
+    "bind",
+    "calendar-access",
+    "calendar-auto-schedule",
+    "calendar-availability",
+    "calendar-managed-attachments",
+    "calendar-no-timezone",
+    "calendar-proxy",
+    "calendar-query-extended",
+    "calendar-schedule",
+    "calendarserver-principal-property-search",
+    "calendarserver-sharing",
+    "extended-mkcol",
+    "inbox-availability",
+    "quota",
+    "resource-sharing",
+    "sync-collection",
+];
+
+/// REPORTs a calendar may list in DAV:supported-report-set; each gives `report.NAME`.
+pub const REPORTS: &[&str] = &[
+    "acl-principal-prop-set",
+    "addressbook-multiget",
+    "addressbook-query",
+    "calendar-multiget",
+    "calendar-query",
+    "expand-property",
+    "free-busy-query",
+    "principal-match",
+    "principal-property-search",
+    "principal-search-property-set",
+    "sync-collection",
+];
+
+/// Component types of CALDAV:supported-calendar-component-set; each gives `component.NAME`.
+pub const COMPONENTS: &[&str] = &[
+    "VEVENT",
+    "VTODO",
+    "VJOURNAL",
+    "VFREEBUSY",
+    "VAVAILABILITY",
+    "VPOLL",
+];
+
+/// Features read from the probe calendar: MKCALENDAR works, CS:getctag, sync-collection
+/// advertised, DAV:sync-token property.
+pub const PROBE_FEATURES: &[&str] = &[
+    "create-calendar",
+    "getctag",
+    "sync-token",
+    "sync-token.property",
+];
+
+/// Every feature name discovery can derive: what `requires:` may list.
+pub fn known_features() -> BTreeSet<String> {
+    DAV_CLASSES
+        .iter()
+        .chain(PROBE_FEATURES)
+        .map(|s| s.to_string())
+        .chain(REPORTS.iter().map(|r| format!("report.{r}")))
+        .chain(COMPONENTS.iter().map(|c| format!("component.{c}")))
+        .collect()
+}
+
+/// The feature a DAV class gives: `1` → `dav-1`, others lower-cased.
+fn class_feature(class: &str) -> String {
+    let c = class.to_ascii_lowercase();
+    if c.chars().all(|ch| ch.is_ascii_digit()) {
+        format!("dav-{c}")
+    } else {
+        c
+    }
+}
+
+/// `discovery failed at step "…": …`, with what came back so far (credentials redacted).
+fn failed(client: &Client, step: &str, e: String, log: &Trail) -> String {
+    let mut m = format!("discovery failed at step \"{step}\": {e}");
+    if !log.lines.is_empty() {
+        m.push_str("\n  what came back:");
+        for l in &log.lines {
+            let _ = write!(m, "\n    {l}");
+        }
+    }
+    client.redact(&m)
+}
+
+/// The principal (when found) and the calendar home, with a trailing slash.
+async fn principal_and_home(
+    client: &Client,
+    start: &Url,
+    home_override: Option<&Url>,
+    log: &mut Trail,
+) -> Result<(Option<Url>, Url), String> {
+    let (principal, home) = match home_override {
+        Some(h) => (find_principal(client, start, log).await.ok(), h.clone()),
+        None => {
+            let p = match find_principal(client, start, log).await {
+                Ok(p) => p,
+                Err(e) => {
+                    return Err(failed(
+                        client,
+                        "current-user-principal (RFC 6764, RFC 5397)",
+                        e,
+                        log,
+                    ))
+                }
+            };
+            let home = home_of(client, &p, log).await?;
+            (Some(p), home)
+        }
+    };
+    if home.path().ends_with('/') {
+        Ok((principal, home))
+    } else {
+        Ok((
+            principal,
+            Url::parse(&format!("{home}/")).map_err(|e| e.to_string())?,
+        ))
+    }
+}
+
+/// CALDAV:calendar-home-set of the principal.
+async fn home_of(client: &Client, p: &Url, log: &mut Trail) -> Result<Url, String> {
+    const STEP: &str = "calendar-home-set (RFC 4791 §6.2.1)";
+    let resp = match propfind0(client, p, HOME_PROPFIND, log).await {
+        Ok((_, r)) => r,
+        Err(e) => return Err(failed(client, STEP, e, log)),
+    };
+    // Several hrefs are allowed (RFC 4791 §6.2.1); some servers also list calendars
+    // there. The shortest is the home the others live under.
+    let href = first_prop(&resp, &QName::new(CALDAV, "calendar-home-set")).and_then(|set| {
+        set.children_named(&QName::new(DAV, "href"))
+            .map(Element::deep_text)
+            .filter(|h| !h.is_empty())
+            .min_by_key(|h| (xml::normalize_href(h).len(), h.clone()))
+    });
+    let Some(href) = href else {
+        let e = format!(
+            "PROPFIND {p} (status {}) holds no CALDAV:calendar-home-set href",
+            resp.status
+        );
+        return Err(failed(client, STEP, e, log));
+    };
+    p.join(&href)
+        .map_err(|e| failed(client, STEP, e.to_string(), log))
+}
+
+/// What the probe calendar tells: its reports, and features added to `features`.
+struct Probe {
+    reports: Vec<String>,
+    notes: Vec<String>,
+}
+
+/// Create the probe calendar, read its properties, delete it.
+async fn probe(
+    client: &Client,
+    origin: &Url,
+    home: &Url,
+    name: &str,
+    features: &mut BTreeSet<String>,
+    log: &mut Trail,
+) -> Result<Probe, String> {
+    let mut out = Probe {
+        reports: Vec::new(),
+        notes: Vec::new(),
+    };
+    let probe = home.join(&format!("{name}/")).map_err(|e| e.to_string())?;
+    let scope = Scope::new(&[&probe]);
+    let mk = Request::new("MKCALENDAR", probe.clone());
+    scope.check(origin, &mk)?;
+    let created = match client.send(&mk).await {
+        Ok(r) => r,
+        Err(e) => return Err(failed(client, "MKCALENDAR probe", e.0, log)),
+    };
+    if created.status != 201 {
+        out.notes.push(format!(
+            "MKCALENDAR {probe} answered {}: scenarios that need a scratch calendar are ignored",
+            created.status
+        ));
+        return Ok(out);
+    }
+    features.insert("create-calendar".into());
+    let resp = match propfind0(client, &probe, PROBE_PROPFIND, log).await {
+        Ok((_, r)) => r,
+        Err(e) => return Err(failed(client, "PROPFIND probe calendar", e, log)),
+    };
+    if let Some(rs) = first_prop(&resp, &QName::new(DAV, "supported-report-set")) {
+        for sr in &rs.children {
+            if let Some(r) = sr.child(&QName::new(DAV, "report")) {
+                out.reports
+                    .extend(r.children.iter().map(|k| k.name.local.clone()));
+            }
+        }
+    }
+    // RFC 4791 §5.2.3: without the property, any component type may be stored.
+    let comps: Vec<String> = first_prop(
+        &resp,
+        &QName::new(CALDAV, "supported-calendar-component-set"),
+    )
+    .map(|set| {
+        set.children
+            .iter()
+            .filter(|c| c.name == QName::new(CALDAV, "comp"))
+            .filter_map(|c| c.attr("name").map(|n| n.to_ascii_uppercase()))
+            .collect()
+    })
+    .unwrap_or_else(|| COMPONENTS[..4].iter().map(|c| c.to_string()).collect());
+    features.extend(comps.iter().map(|c| format!("component.{c}")));
+    if first_prop(&resp, &QName::new(CS, "getctag")).is_some() {
+        features.insert("getctag".into());
+    }
+    if first_prop(&resp, &QName::new(DAV, "sync-token")).is_some() {
+        features.insert("sync-token.property".into());
+    }
+    let del = Request::new("DELETE", probe.clone());
+    scope.check(origin, &del)?;
+    let _ = client.send(&del).await;
+    Ok(out)
+}
+
+/// Run discovery. `probe_name` names a scratch calendar to create and delete to read the
 /// calendar-level features; None in read-only mode.
 pub async fn discover(
     client: &Client,
@@ -209,66 +467,16 @@ pub async fn discover(
     home_override: Option<&Url>,
     probe_name: Option<&str>,
 ) -> Result<Discovered, String> {
-    let mut log = Vec::new();
-    let fail = |step: &str, e: String, log: &[String]| {
-        let mut m = format!("discovery failed at step \"{step}\": {e}");
-        if !log.is_empty() {
-            m.push_str("\n  what came back:");
-            for l in log {
-                let _ = write!(m, "\n    {l}");
-            }
-        }
-        client.redact(&m)
-    };
+    let mut log = Trail::default();
     let origin = start
         .join("/")
         .map_err(|e| format!("bad --url {start}: {e}"))?;
-    let (principal, home) = match home_override {
-        Some(h) => (
-            find_principal(client, start, &mut log).await.ok(),
-            h.clone(),
-        ),
-        None => {
-            let p = find_principal(client, start, &mut log)
-                .await
-                .map_err(|e| fail("current-user-principal (RFC 6764, RFC 5397)", e, &log))?;
-            let (_, resp) = propfind0(client, &p, HOME_PROPFIND, &mut log)
-                .await
-                .map_err(|e| fail("calendar-home-set (RFC 4791 §6.2.1)", e, &log))?;
-            // Several hrefs are allowed (RFC 4791 §6.2.1); some servers also list calendars
-            // there. The shortest is the home the others live under.
-            let home = first_prop(&resp, &QName::new(CALDAV, "calendar-home-set"))
-                .and_then(|set| {
-                    set.children_named(&QName::new(DAV, "href"))
-                        .map(Element::deep_text)
-                        .filter(|h| !h.is_empty())
-                        .min_by_key(|h| (xml::normalize_href(h).len(), h.clone()))
-                })
-                .ok_or_else(|| {
-                    fail(
-                        "calendar-home-set (RFC 4791 §6.2.1)",
-                        format!(
-                            "PROPFIND {p} (status {}) holds no CALDAV:calendar-home-set href",
-                            resp.status
-                        ),
-                        &log,
-                    )
-                })?;
-            let home = p
-                .join(&home)
-                .map_err(|e| fail("calendar-home-set", e.to_string(), &log))?;
-            (Some(p), home)
-        }
+    let (principal, home) = principal_and_home(client, start, home_override, &mut log).await?;
+    let opts = match client.send(&Request::new("OPTIONS", home.clone())).await {
+        Ok(r) => r,
+        Err(e) => return Err(failed(client, "OPTIONS on the calendar home", e.0, &log)),
     };
-    let home = if home.path().ends_with('/') {
-        home
-    } else {
-        Url::parse(&format!("{home}/")).map_err(|e| e.to_string())?
-    };
-    let opts = client
-        .send(&Request::new("OPTIONS", home.clone()))
-        .await
-        .map_err(|e| fail("OPTIONS on the calendar home", e.0, &log))?;
+    log.identity.record(&opts);
     let split = |h: Vec<&str>| -> Vec<String> {
         h.iter()
             .flat_map(|v| v.split(','))
@@ -278,73 +486,14 @@ pub async fn discover(
     };
     let dav_classes = split(opts.header_all("DAV"));
     let allow = split(opts.header_all("Allow"));
-    let mut features = BTreeSet::new();
-    let mut notes = Vec::new();
-    for c in &dav_classes {
-        let c = c.to_ascii_lowercase();
-        if c.chars().all(|ch| ch.is_ascii_digit()) {
-            features.insert(format!("dav-{c}"));
-        } else {
-            features.insert(c);
-        }
-    }
-    let mut reports = Vec::new();
-    if let Some(name) = probe_name {
-        let probe = home.join(&format!("{name}/")).map_err(|e| e.to_string())?;
-        let scope = Scope::new(&[&probe]);
-        let mk = Request::new("MKCALENDAR", probe.clone());
-        scope.check(&origin, &mk)?;
-        let created = client
-            .send(&mk)
-            .await
-            .map_err(|e| fail("MKCALENDAR probe", e.0, &log))?;
-        if created.status == 201 {
-            features.insert("create-calendar".into());
-            let (_, resp) = propfind0(client, &probe, PROBE_PROPFIND, &mut log)
-                .await
-                .map_err(|e| fail("PROPFIND probe calendar", e, &log))?;
-            if let Some(rs) = first_prop(&resp, &QName::new(DAV, "supported-report-set")) {
-                for sr in &rs.children {
-                    if let Some(r) = sr.child(&QName::new(DAV, "report")) {
-                        for k in &r.children {
-                            reports.push(k.name.local.clone());
-                        }
-                    }
-                }
-            }
-            // RFC 4791 §5.2.3: without the property, any component type may be stored.
-            let comps: Vec<String> = first_prop(
-                &resp,
-                &QName::new(CALDAV, "supported-calendar-component-set"),
-            )
-            .map(|set| {
-                set.children
-                    .iter()
-                    .filter(|c| c.name == QName::new(CALDAV, "comp"))
-                    .filter_map(|c| c.attr("name").map(|n| n.to_ascii_uppercase()))
-                    .collect()
-            })
-            .unwrap_or_else(|| {
-                ["VEVENT", "VTODO", "VJOURNAL", "VFREEBUSY"]
-                    .map(String::from)
-                    .to_vec()
-            });
-            for c in comps {
-                features.insert(format!("component.{c}"));
-            }
-            if first_prop(&resp, &QName::new(CS, "getctag")).is_some() {
-                features.insert("getctag".into());
-            }
-            if first_prop(&resp, &QName::new(DAV, "sync-token")).is_some() {
-                features.insert("sync-token.property".into());
-            }
-            let del = Request::new("DELETE", probe.clone());
-            scope.check(&origin, &del)?;
-            let _ = client.send(&del).await;
-        } else {
-            notes.push(format!("MKCALENDAR {probe} answered {}: scenarios that need a scratch calendar are ignored", created.status));
-        }
-    }
+    let mut features: BTreeSet<String> = dav_classes.iter().map(|c| class_feature(c)).collect();
+    let Probe { reports, mut notes } = match probe_name {
+        Some(name) => probe(client, &origin, &home, name, &mut features, &mut log).await?,
+        None => Probe {
+            reports: Vec::new(),
+            notes: Vec::new(),
+        },
+    };
     if reports.is_empty() {
         // RFC 4791 §7.1: calendar-query, calendar-multiget and free-busy-query are REQUIRED
         // of calendar-access servers; without a supported-report-set, assume just those.
@@ -353,22 +502,50 @@ pub async fn discover(
             features.insert(format!("report.{r}"));
         }
     }
-    for r in &reports {
-        features.insert(format!("report.{r}"));
-    }
+    features.extend(reports.iter().map(|r| format!("report.{r}")));
     if reports.iter().any(|r| r == "sync-collection") {
         features.insert("sync-token".into());
     }
+    let identity = log.identity.headers.clone();
     Ok(Discovered {
         origin,
         principal,
         home,
+        product: log.identity.product(&dav_classes),
+        server: identity
+            .iter()
+            .find(|(k, _)| k == "Server")
+            .map(|(_, v)| v.clone()),
+        identity,
         dav_classes,
         allow,
-        server: opts.header("Server").map(str::to_string),
         reports,
         features,
         notes,
-        trail: log,
+        trail: log.lines,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_features_cover_what_discovery_derives() {
+        let known = known_features();
+        for f in [
+            "dav-1",
+            "calendar-access",
+            "calendar-no-timezone",
+            "report.sync-collection",
+            "component.VTODO",
+            "sync-token.property",
+            "create-calendar",
+        ] {
+            assert!(known.contains(f), "{f}");
+        }
+        assert_eq!(class_feature("2"), "dav-2");
+        assert_eq!(class_feature("Calendar-Access"), "calendar-access");
+        assert!(!known.contains("calendar_access"));
+    }
 }

@@ -1,8 +1,7 @@
-//! HTTP client: one pooled reqwest client with Basic, Digest (RFC 7616, MD5/qop=auth) or Bearer
-//! authentication, a response-size cap, per-request timeouts, no automatic redirects, the scope
+//! HTTP client: one pooled reqwest client with Basic, Digest (RFC 7616: MD5, SHA-256,
+//! SHA-512-256, `-sess`, qop=auth; schemes in `http/auth.rs`) or Bearer authentication, a response-size cap, per-request timeouts, no automatic redirects, the scope
 //! guard that refuses writes outside the run's scratch collections, and credential redaction.
 
-use md5::{Digest as _, Md5};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -10,6 +9,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
+
+mod auth;
+pub use auth::base64;
+use auth::DigestChallenge;
 
 /// `scheme://host:port/` of a URL.
 fn origin_of(u: &Url) -> Url {
@@ -274,15 +277,6 @@ impl std::fmt::Display for HttpError {
     }
 }
 
-#[derive(Debug, Clone)]
-struct DigestChallenge {
-    realm: String,
-    nonce: String,
-    opaque: Option<String>,
-    qop_auth: bool,
-    nc: u32,
-}
-
 pub struct Client {
     inner: reqwest::Client,
     cfg: ClientConfig,
@@ -453,21 +447,13 @@ impl Client {
         };
         let user = self.cfg.user.as_deref()?;
         if !mode {
-            return Some(format!(
-                "Basic {}",
-                base64(&format!("{user}:{}", pass.expose()))
-            ));
+            return Some(auth::basic(user, pass.expose()));
         }
         let mut g = Self::lock(&self.digest);
-        let ch = g.as_mut()?;
-        ch.nc += 1;
-        Some(digest_header(
-            ch,
-            user,
-            pass.expose(),
-            &req.method,
-            &request_uri(&req.url),
-        ))
+        Some(
+            g.as_mut()?
+                .respond(user, pass.expose(), &req.method, &request_uri(&req.url)),
+        )
     }
 
     /// Send a request; answer one authentication challenge; cap and time-limit the body.
@@ -518,12 +504,12 @@ impl Client {
             return Ok(first);
         }
         let challenges = first.header_all("WWW-Authenticate");
-        let digest = challenges
-            .iter()
-            .find(|c| c.trim_start().to_ascii_lowercase().starts_with("digest"));
+        // The first Digest challenge this client can answer (any algorithm of RFC 7616).
+        let digest = DigestChallenge::pick(&challenges);
         let basic = challenges
             .iter()
-            .any(|c| c.trim_start().to_ascii_lowercase().starts_with("basic"));
+            .flat_map(|h| auth::challenges(h))
+            .any(|c| c.scheme == "basic");
         let use_digest = match self.cfg.auth {
             AuthKind::Digest => true,
             AuthKind::Basic | AuthKind::Bearer | AuthKind::None => return Ok(first),
@@ -538,7 +524,7 @@ impl Client {
             }
         };
         if use_digest {
-            let Some(c) = digest.and_then(|c| parse_digest_challenge(c)) else {
+            let Some(c) = digest else {
                 return Ok(first);
             };
             *Self::lock(&self.digest) = Some(c);
@@ -679,130 +665,6 @@ fn request_uri(u: &Url) -> String {
     }
 }
 
-fn md5_hex(s: &str) -> String {
-    let d = Md5::digest(s.as_bytes());
-    d.iter().fold(String::new(), |mut acc, b| {
-        let _ = write!(acc, "{b:02x}");
-        acc
-    })
-}
-
-fn parse_digest_challenge(h: &str) -> Option<DigestChallenge> {
-    let rest = h.trim_start().get(6..)?;
-    let mut realm = None;
-    let mut nonce = None;
-    let mut opaque = None;
-    let mut qop_auth = false;
-    for (k, v) in auth_params(rest) {
-        match k.to_ascii_lowercase().as_str() {
-            "realm" => realm = Some(v),
-            "nonce" => nonce = Some(v),
-            "opaque" => opaque = Some(v),
-            "qop" => qop_auth = v.split(',').any(|q| q.trim() == "auth"),
-            "algorithm" if !v.eq_ignore_ascii_case("md5") => return None,
-            _ => {}
-        }
-    }
-    Some(DigestChallenge {
-        realm: realm?,
-        nonce: nonce?,
-        opaque,
-        qop_auth,
-        nc: 0,
-    })
-}
-
-/// Split `a="x, y", b=z` into pairs, honouring quotes.
-fn auth_params(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
-            chars.next();
-        }
-        let mut key = String::new();
-        while let Some(&c) = chars.peek() {
-            if c == '=' {
-                break;
-            }
-            key.push(c);
-            chars.next();
-        }
-        if chars.next().is_none() {
-            break;
-        }
-        let mut val = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some(n) = chars.next() {
-                            val.push(n)
-                        }
-                    }
-                    '"' => break,
-                    _ => val.push(c),
-                }
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                val.push(c);
-                chars.next();
-            }
-        }
-        out.push((key.trim().to_string(), val.trim().to_string()));
-    }
-    out
-}
-
-fn digest_header(c: &DigestChallenge, user: &str, pass: &str, method: &str, uri: &str) -> String {
-    let ha1 = md5_hex(&format!("{user}:{}:{pass}", c.realm));
-    let ha2 = md5_hex(&format!("{method}:{uri}"));
-    let cnonce = md5_hex(&format!("{}{}", c.nonce, c.nc));
-    let cnonce = &cnonce[..16];
-    let nc = format!("{:08x}", c.nc);
-    let (response, qop) = if c.qop_auth {
-        (
-            md5_hex(&format!("{ha1}:{}:{nc}:{cnonce}:auth:{ha2}", c.nonce)),
-            format!(", qop=auth, nc={nc}, cnonce=\"{cnonce}\""),
-        )
-    } else {
-        (md5_hex(&format!("{ha1}:{}:{ha2}", c.nonce)), String::new())
-    };
-    let mut h = format!(
-        "Digest username=\"{user}\", realm=\"{}\", nonce=\"{}\", uri=\"{uri}\", algorithm=MD5, response=\"{response}\"{qop}",
-        c.realm, c.nonce
-    );
-    if let Some(o) = &c.opaque {
-        let _ = write!(h, ", opaque=\"{o}\"");
-    }
-    h
-}
-
-/// Standard base64 (RFC 4648) with padding, as Basic credentials use it.
-pub fn base64(s: &str) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(b.len().div_ceil(3) * 4);
-    for chunk in b.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*chunk.get(2).unwrap_or(&0));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// Render a request and response for a failure report; credentials are never included
 /// (bodies are redacted before they are truncated, so that no part of a secret survives).
 pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usize) -> String {
@@ -861,43 +723,6 @@ fn indent(s: &str, prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        assert_eq!(base64(""), "");
-        assert_eq!(base64("f"), "Zg==");
-        assert_eq!(base64("fo"), "Zm8=");
-        assert_eq!(base64("foo"), "Zm9v");
-        assert_eq!(base64("foobar"), "Zm9vYmFy");
-    }
-
-    #[test]
-    fn digest_rfc2617_example() {
-        // RFC 2617 §3.5 worked example.
-        let c = DigestChallenge {
-            realm: "testrealm@host.com".into(),
-            nonce: "dcd98b7102dd2f0e8b11d0f600bfb0c093".into(),
-            opaque: Some("5ccc069c403ebaf9f0171e9517f40e41".into()),
-            qop_auth: true,
-            nc: 1,
-        };
-        let ha1 = md5_hex("Mufasa:testrealm@host.com:Circle Of Life");
-        let ha2 = md5_hex("GET:/dir/index.html");
-        let expect = md5_hex(&format!(
-            "{ha1}:dcd98b7102dd2f0e8b11d0f600bfb0c093:00000001:0a4f113b:auth:{ha2}"
-        ));
-        assert_eq!(expect, "6629fae49393a05397450978507c4ef1");
-        let h = digest_header(&c, "Mufasa", "Circle Of Life", "GET", "/dir/index.html");
-        assert!(h.contains("nc=00000001") && h.contains("opaque="));
-        let p = parse_digest_challenge(
-            r#"Digest realm="a, b", qop="auth,auth-int", nonce="n1", opaque="o""#,
-        )
-        .unwrap();
-        assert_eq!(
-            (p.realm.as_str(), p.nonce.as_str(), p.qop_auth),
-            ("a, b", "n1", true)
-        );
-    }
 
     #[test]
     fn scope_guard_refuses_escapes() {
@@ -1008,5 +833,76 @@ mod tests {
             c.created_collections(),
             [Url::parse("http://127.0.0.1:9/home/ccf-0a1b2c3d-1/").unwrap()]
         );
+    }
+
+    /// A server whose first choice is SHA-256 (RFC 7616 §3.7: one challenge per algorithm, in
+    /// order of preference) authenticates the client; the server checks the response itself.
+    #[tokio::test]
+    async fn a_sha256_digest_server_is_authenticated() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..2 {
+                let (mut sock, _) = listener.accept().await.unwrap();
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let n = sock.read(&mut chunk).await.unwrap();
+                    assert!(n > 0);
+                    buf.extend_from_slice(&chunk[..n]);
+                }
+                let head = String::from_utf8(buf).unwrap();
+                let authz = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("authorization: "))
+                    .map(str::to_string);
+                let ok = authz.as_deref().is_some_and(|a| {
+                    let p = &auth::challenges(a)[0];
+                    let get = |k: &str| {
+                        p.params
+                            .iter()
+                            .find(|(n, _)| n == k)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    };
+                    let h = |x: String| {
+                        use sha2::Digest as _;
+                        format!("{:x}", sha2::Sha256::digest(x.as_bytes()))
+                    };
+                    let ha1 = h("u:r@h:secret".into());
+                    let ha2 = h(format!("GET:{}", get("uri")));
+                    let want = h(format!(
+                        "{ha1}:n1:{}:{}:auth:{ha2}",
+                        get("nc"),
+                        get("cnonce")
+                    ));
+                    get("algorithm") == "SHA-256" && get("uri") == "/x" && get("response") == want
+                });
+                seen.push(authz.is_some());
+                let reply = if ok {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                } else {
+                    "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Digest realm=\"r@h\", qop=\"auth\", algorithm=SHA-256, nonce=\"n1\"\r\nWWW-Authenticate: Digest realm=\"r@h\", qop=\"auth\", algorithm=MD5, nonce=\"n1\"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                };
+                sock.write_all(reply.as_bytes()).await.unwrap();
+            }
+            seen
+        });
+        let c = Client::new(ClientConfig {
+            user: Some("u".into()),
+            password: Some(Secret::new("secret".into())),
+            auth: AuthKind::Auto,
+            insecure: false,
+            ca_cert: None,
+            timeout: Duration::from_secs(5),
+            max_body: 1024,
+        })
+        .unwrap();
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/x")).unwrap();
+        let r = c.send(&Request::new("GET", url)).await.unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(server.await.unwrap(), [false, true]);
     }
 }

@@ -13,6 +13,7 @@ pub mod matching; // expectations against responses, path-addressed diffs
 pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
 pub mod outcome; // the result model: outcome and typed failure, rendered in one place
 pub mod report; // JUnit and JSON results
+pub mod rfc; // the shipped RFC texts and the verbatim-quote rule
 pub mod runner; // running one scenario in its scratch calendar
 pub mod scenario; // the YAML scenario model and its loading
 pub mod spawn; // --server-cmd: the server under test as a child process

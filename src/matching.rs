@@ -269,11 +269,16 @@ pub fn canonical_multistatus(ms: &Multistatus) -> String {
         }
         for ps in &r.propstats {
             for p in &ps.props {
-                lines.push(format!(
-                    "{base}/propstat[{}]/prop/{}: {}",
-                    ps.status,
-                    p.name,
+                // Child elements are shown as canonical XML, attributes included
+                // (`<C:comp name="VEVENT"/>`); text values quoted.
+                let value = if p.children.is_empty() {
                     quote(&p.value_repr())
+                } else {
+                    p.value_repr()
+                };
+                lines.push(format!(
+                    "{base}/propstat[{}]/prop/{}: {value}",
+                    ps.status, p.name
                 ));
             }
         }

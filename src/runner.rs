@@ -383,7 +383,14 @@ impl Run {
                 problems.push(p);
                 continue;
             }
-            match self.client.send(&req).await {
+            let mut sent = self.client.send(&req).await;
+            if matches!(&sent, Ok(r) if r.status >= 500) {
+                // Cyrus answers 500 to a second DELETE of the same name within one second
+                // (delayed-delete names have one-second resolution): retry once, later.
+                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+                sent = self.client.send(&req).await;
+            }
+            match sent {
                 Ok(r) if (200..300).contains(&r.status) || r.status == 404 => {}
                 Ok(r) => {
                     let mut p = Problem::new(

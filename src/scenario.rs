@@ -95,8 +95,8 @@ pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
             desc: format!(
                 "A seeded random calendar (recurring, all-day, floating, TZID, overrides, todos) queried with random time ranges; calendar built around {base}."
             ),
-            requirement: "A VEVENT component overlaps a given time range if the condition for the corresponding component state specified in the table below is satisfied. [...] the server MUST expand recurring components to determine whether any recurrence instances overlap the specified time range.".into(),
-            spec: vec!["RFC4791 §9.9".into(), "RFC4791 §7.4".into()],
+            requirement: crate::oracle::REQUIREMENT.into(),
+            spec: vec!["RFC4791 §9.9".into()],
             level: Level::Must,
             note: None,
             requires: Vec::new(),

@@ -1,5 +1,7 @@
 //! Variable substitution in scenario text: `{calendar}`, `{home}`, `{principal}`, `{uid}`,
-//! captured values, and relative dates such as `{today+1d}` so that scenarios never go stale.
+//! captured values, and relative dates such as `{today+1d}` so that scenarios never go stale;
+//! plus two filters that forge never-issued values from a captured one: `{token1|append:x}`
+//! and `{token1|bump}` (see `apply_filter`).
 
 use chrono::{Duration, Utc};
 use regex::Regex;
@@ -21,7 +23,10 @@ const BUILTINS: &[&str] = &[
 fn var_re() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(r"\{([A-Za-z_][A-Za-z0-9_]*(?:[+-][0-9]+[dhw])?)\}").expect("static regex")
+        Regex::new(
+            r"\{([A-Za-z_][A-Za-z0-9_]*(?:[+-][0-9]+[dhw])?)(?:\|(bump|append:[A-Za-z0-9._~/-]+))?\}",
+        )
+        .expect("static regex")
     })
 }
 
@@ -95,11 +100,67 @@ fn render_with(
         .replace_all(text, |c: &regex::Captures| {
             let name = &c[1];
             match vars.get(name).cloned().or_else(|| date_value(name)) {
-                Some(v) => esc(&v),
+                Some(v) => esc(&apply_filter(&v, c.get(2).map(|m| m.as_str()))),
                 None => c[0].to_string(),
             }
         })
         .into_owned()
+}
+
+/// Forge a value the server never issued from one it did (RFC 6578 §3.2 valid-sync-token):
+/// `append:S` appends S; `bump` adds 1000000 to the trailing decimal digits (a much later
+/// counter or timestamp of the same shape), or, without trailing digits, changes the last
+/// character (`0`..`8`, `a`..`y`, `A`..`Y` to the next one, anything else to `0`).
+fn apply_filter(v: &str, filter: Option<&str>) -> String {
+    match filter {
+        Some("bump") => bump(v),
+        Some(f) => match f.strip_prefix("append:") {
+            Some(tail) => format!("{v}{tail}"),
+            None => v.to_string(),
+        },
+        None => v.to_string(),
+    }
+}
+
+fn bump(v: &str) -> String {
+    let head = v.trim_end_matches(|c: char| c.is_ascii_digit());
+    let digits = &v[head.len()..];
+    if digits.is_empty() {
+        let mut chars: Vec<char> = v.chars().collect();
+        match chars.last_mut() {
+            Some(c) => {
+                *c = match *c {
+                    '0'..='8' | 'a'..='y' | 'A'..='Y' => char::from(*c as u8 + 1),
+                    _ => '0',
+                }
+            }
+            None => return "0".into(),
+        }
+        return chars.into_iter().collect();
+    }
+    // Decimal addition on the digit string: no overflow, leading zeros kept.
+    let mut out: Vec<u8> = digits.bytes().rev().collect();
+    let mut carry = 0u8;
+    for (i, add) in [0u8, 0, 0, 0, 0, 0, 1].into_iter().enumerate() {
+        if i == out.len() {
+            out.push(b'0');
+        }
+        let d = out[i] - b'0' + add + carry;
+        out[i] = b'0' + d % 10;
+        carry = d / 10;
+    }
+    let mut i = 7;
+    while carry > 0 {
+        if i == out.len() {
+            out.push(b'0');
+        }
+        let d = out[i] - b'0' + carry;
+        out[i] = b'0' + d % 10;
+        carry = d / 10;
+        i += 1;
+    }
+    out.reverse();
+    format!("{head}{}", String::from_utf8_lossy(&out))
 }
 
 #[cfg(test)]
@@ -148,5 +209,31 @@ mod tests {
         let mut v = BTreeMap::new();
         v.insert("etag".to_string(), "\"a.b\"".to_string());
         assert_eq!(render_regex("^{etag}$", &v), "^\"a\\.b\"$");
+    }
+
+    #[test]
+    fn filters_forge_never_issued_values() {
+        let mut v = BTreeMap::new();
+        v.insert("t".to_string(), "http://example.com/sync/42".to_string());
+        // The filter does not change which variable is referenced.
+        assert_eq!(variables("{t|bump} {t|append:x}"), ["t", "t"]);
+        assert_eq!(render("{t|append:x}", &v), "http://example.com/sync/42x");
+        assert_eq!(render("{t|bump}", &v), "http://example.com/sync/1000042");
+        assert_eq!(bump("data:,0999999"), "data:,1999999");
+        assert_eq!(bump("s/9999999"), "s/10999999");
+        assert_eq!(
+            bump("s/99999999999999999999999"),
+            "s/100000000000000000999999"
+        );
+        assert_eq!(bump("urn:x-a"), "urn:x-b");
+        assert_eq!(bump("urn:x-z"), "urn:x-0");
+        assert_eq!(bump("é"), "0");
+        assert_eq!(bump(""), "0");
+        // Unknown filters are not variables; regex rendering escapes the forged value.
+        assert!(variables("{t|nope}").is_empty());
+        assert_eq!(
+            render_regex("{t|append:.}", &v),
+            "http://example\\.com/sync/42\\."
+        );
     }
 }

@@ -75,15 +75,17 @@ pub struct Element {
     pub name: QName,
     pub children: Vec<Element>,
     pub text: String,
-    /// Attributes by local name (namespace declarations left out), values unescaped.
-    pub attrs: Vec<(String, String)>,
+    /// Attributes with their namespace-qualified names (an unprefixed attribute is in no
+    /// namespace: `ns` is empty), values unescaped; namespace declarations are left out.
+    pub attrs: Vec<(QName, String)>,
 }
 
 impl Element {
+    /// The value of the attribute with this local name in no namespace (`name="VEVENT"`).
     pub fn attr(&self, local: &str) -> Option<&str> {
         self.attrs
             .iter()
-            .find(|(k, _)| k == local)
+            .find(|(k, _)| k.ns.is_empty() && k.local == local)
             .map(|(_, v)| v.as_str())
     }
 
@@ -119,11 +121,32 @@ impl Element {
         kids.join("")
     }
 
+    /// `<C:comp name="VEVENT"/>`: attributes sorted by name, namespace-aware (an attribute in
+    /// a namespace is written like an element name, `D:x` or `{urn:y}x`), values escaped.
     fn canonical(&self) -> String {
+        let mut attrs: Vec<String> = self
+            .attrs
+            .iter()
+            .map(|(k, v)| {
+                let name = if k.ns.is_empty() {
+                    k.local.clone()
+                } else {
+                    k.to_string()
+                };
+                format!(" {name}=\"{}\"", quick_xml::escape::escape(v.as_str()))
+            })
+            .collect();
+        attrs.sort();
+        let attrs = attrs.concat();
         if self.children.is_empty() && self.text.trim().is_empty() {
-            format!("<{}/>", self.name)
+            format!("<{}{attrs}/>", self.name)
         } else {
-            format!("<{}>{}</{}>", self.name, self.value_repr(), self.name)
+            format!(
+                "<{}{attrs}>{}</{}>",
+                self.name,
+                self.value_repr(),
+                self.name
+            )
         }
     }
 }
@@ -152,16 +175,7 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                 ));
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let ns = match res {
-                    ResolveResult::Bound(ns) => String::from_utf8_lossy(ns.as_ref()).into_owned(),
-                    ResolveResult::Unbound => String::new(),
-                    ResolveResult::Unknown(p) => {
-                        return Err(format!(
-                            "malformed XML near byte {pos}: undeclared namespace prefix {:?}",
-                            String::from_utf8_lossy(&p)
-                        ))
-                    }
-                };
+                let ns = namespace(res, pos)?;
                 let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
                 let mut attrs = Vec::new();
                 for a in e.attributes() {
@@ -174,10 +188,9 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                     let v = a.unescape_value().map_err(|err| {
                         format!("malformed XML attribute value near byte {pos}: {err}")
                     })?;
-                    attrs.push((
-                        String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned(),
-                        v.into_owned(),
-                    ));
+                    let ns = namespace(reader.resolve_attribute(a.key).0, pos)?;
+                    let local = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+                    attrs.push((QName { ns, local }, v.into_owned()));
                 }
                 let el = Element {
                     name: QName { ns, local },
@@ -247,6 +260,18 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
         ));
     }
     root.ok_or_else(|| "empty XML document: no root element".to_string())
+}
+
+/// The namespace a prefix resolved to (empty for none); an undeclared prefix is an error.
+fn namespace(res: ResolveResult, pos: u64) -> Result<String, String> {
+    match res {
+        ResolveResult::Bound(ns) => Ok(String::from_utf8_lossy(ns.as_ref()).into_owned()),
+        ResolveResult::Unbound => Ok(String::new()),
+        ResolveResult::Unknown(p) => Err(format!(
+            "malformed XML near byte {pos}: undeclared namespace prefix {:?}",
+            String::from_utf8_lossy(&p)
+        )),
+    }
 }
 
 fn attach(stack: &mut [Element], root: &mut Option<Element>, el: Element) {
@@ -450,6 +475,24 @@ mod tests {
         assert!(QName::parse("X:y").is_err());
         assert!(QName::parse("plain").is_err());
         assert_eq!(QName::new(CALDAV, "calendar").to_string(), "C:calendar");
+    }
+
+    #[test]
+    fn canonical_form_keeps_attributes() {
+        let body = br#"<C:supported-calendar-component-set xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:x="urn:x">
+  <C:comp name="VTODO"/><C:comp x:b="2" name="VEVENT" a='&quot;1&amp;'/>
+</C:supported-calendar-component-set>"#;
+        let el = parse(body).unwrap();
+        assert_eq!(
+            el.value_repr(),
+            r#"<C:comp a="&quot;1&amp;" name="VEVENT" {urn:x}b="2"/><C:comp name="VTODO"/>"#
+        );
+        assert_eq!(el.children[1].attr("name"), Some("VEVENT"));
+        assert_eq!(el.children[1].attr("b"), None, "b is in a namespace");
+        assert!(
+            parse(br#"<a y:z="1"/>"#).is_err(),
+            "undeclared attribute prefix"
+        );
     }
 
     #[test]

@@ -66,6 +66,10 @@ mutants! {
         "a removed member in sync-collection reported as a 200 propstat instead of a bare 404 DAV:status";
     SyncDeletionDropped = "sync-deletion-dropped", Fault, "sync",
         "removed members left out of incremental sync-collection (no tombstones kept)";
+    SyncTokenPropFrozen = "sync-token-property-frozen", Fault, "sync",
+        "the DAV:sync-token property read with PROPFIND stops changing (only the REPORT's token moves)";
+    NeverIssuedTokenAccepted = "never-issued-token-accepted", Fault, "sync",
+        "a sync-token the server never issued is accepted (read by its prefix or its shape) instead of refused with valid-sync-token";
     SyncTokenIgnored = "sync-token-ignored", Fault, "sync",
         "the client's sync-token ignored: every sync-collection answers a full initial listing";
     IfMatchStripped = "if-match-ignored", Fault, "conditional",
@@ -159,9 +163,45 @@ mutants! {
 pub struct State {
     first: Mutex<HashMap<String, String>>,
     counter: AtomicUsize,
+    /// Sync tokens the server issued, with the collection path, in order
+    /// (for never-issued-token-accepted).
+    issued: Mutex<Vec<(String, String)>>,
 }
 
 impl State {
+    fn issue(&self, path: &str, token: &str) {
+        if let Ok(mut v) = self.issued.lock() {
+            if !token.is_empty() && !v.iter().any(|(_, t)| t == token) {
+                v.push((path.trim_end_matches('/').to_string(), token.to_string()));
+            }
+        }
+    }
+
+    /// What a server that reads tokens loosely makes of `token` sent to `path`: itself when it
+    /// was issued for that collection; else the longest token issued there that it starts with
+    /// (a prefix parser), else the latest token issued there (any token "shaped like ours" taken
+    /// at face value), else none (an initial sync).
+    fn loose_token(&self, path: &str, token: &str) -> String {
+        let Ok(v) = self.issued.lock() else {
+            return token.to_string();
+        };
+        let path = path.trim_end_matches('/');
+        let here: Vec<&String> = v
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, t)| t)
+            .collect();
+        if here.iter().any(|t| *t == token) {
+            return token.to_string();
+        }
+        here.iter()
+            .filter(|t| token.starts_with(t.as_str()))
+            .max_by_key(|t| t.len())
+            .or_else(|| here.last())
+            .map(|t| t.to_string())
+            .unwrap_or_default()
+    }
+
     /// The first value recorded under `key` (recording `v` when there is none yet).
     fn freeze(&self, key: &str, v: &str) -> String {
         match self.first.lock() {
@@ -506,7 +546,7 @@ impl Mutant {
     pub async fn request(
         self,
         req: &mut Req,
-        _st: &State,
+        st: &State,
         up: &Upstream<'_>,
         changed: &mut bool,
     ) -> Option<Resp> {
@@ -526,6 +566,19 @@ impl Mutant {
                     if hit {
                         req.body = xmltree::write(&root, Prefixes::Usual);
                         *changed = true;
+                    }
+                }
+            }
+            Mutant::NeverIssuedTokenAccepted if m == "REPORT" => {
+                if let Some(mut root) = request_root(req).filter(|r| r.is(DAV, "sync-collection")) {
+                    if let Some(t) = root.child_mut(DAV, "sync-token") {
+                        let sent = t.text().trim().to_string();
+                        let loose = st.loose_token(req.path(), &sent);
+                        if !sent.is_empty() && loose != sent {
+                            t.set_text(&loose);
+                            req.body = xmltree::write(&root, Prefixes::Usual);
+                            *changed = true;
+                        }
                     }
                 }
             }
@@ -749,6 +802,22 @@ impl Mutant {
                     }
                     hit
                 })
+            }
+            Mutant::SyncTokenPropFrozen if m == "PROPFIND" => {
+                edit_multistatus(resp, changed, |root| {
+                    freeze_prop(root, st, "sync-prop-only", DAV, "sync-token")
+                })
+            }
+            Mutant::NeverIssuedTokenAccepted => {
+                if let Ok(root) = xmltree::parse(&resp.body) {
+                    if root.is(DAV, "multistatus") {
+                        root.walk(&mut |e| {
+                            if e.is(DAV, "sync-token") {
+                                st.issue(req.path(), e.text().trim());
+                            }
+                        });
+                    }
+                }
             }
             Mutant::SyncTokenMissing if is_report(req, DAV, "sync-collection") => {
                 edit_multistatus(resp, changed, |root| {

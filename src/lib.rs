@@ -5,11 +5,13 @@ pub mod baseline; // expected outcomes per server, regressions both ways
 pub mod cleanup; // removing scratch collections left by interrupted runs
 pub mod coverage; // the coverage table from the scenario files
 pub mod discovery; // finding the principal, home and features of the server under test
+pub mod evaluate; // a response against a step's expectation, captures and transitions
 pub mod http; // HTTP client, authentication, caps, scope guard, redaction
 pub mod ical; // iCalendar normalisation
 pub mod interrupt; // Ctrl-C / SIGTERM: stop, delete scratch collections, exit
 pub mod matching; // expectations against responses, path-addressed diffs
 pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
+pub mod outcome; // the result model: outcome and typed failure, rendered in one place
 pub mod report; // JUnit and JSON results
 pub mod rfc; // the shipped RFC texts and the verbatim-quote rule
 pub mod runner; // running one scenario in its scratch calendar

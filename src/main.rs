@@ -1,13 +1,16 @@
 //! The `caldav-conformance` binary: the command line (our flags plus libtest's own), loading
 //! scenarios, discovery, turning each scenario into a libtest-mimic trial, and writing reports.
-//! Exit codes: 0 all passed, 101 a scenario failed, 2 usage/configuration/scenario-file error.
+//! Exit codes: 0 all passed (with --baseline: every outcome as the baseline says), 101 a
+//! scenario failed or was inconclusive (or differs from the baseline), 2 usage, configuration
+//! or scenario-file error. The last line printed states the verdict.
 
-use caldav_conformance::baseline;
+use caldav_conformance::baseline::{self, Baseline, Judgement, Mark};
 use caldav_conformance::discovery;
 use caldav_conformance::http::{AuthKind, Client, ClientConfig, Request, Secret};
 use caldav_conformance::interrupt::{install_signal_cleanup, wait_if_interrupted};
+use caldav_conformance::outcome::{Failure, Kind, Limits, Outcome};
 use caldav_conformance::report;
-use caldav_conformance::runner::{Outcome, Run};
+use caldav_conformance::runner::Run;
 use caldav_conformance::scenario::{self, Loaded};
 use clap::Parser;
 use libtest_mimic::{Completion, Failed, Trial};
@@ -216,7 +219,7 @@ fn run_id() -> String {
     format!("{:08x}", mix & 0xffff_ffff)
 }
 
-fn main() -> ExitCode {
+fn parse_cli() -> Cli {
     // libtest-mimic's flattened arguments bring their own help template; use ours.
     let cmd = <Cli as clap::CommandFactory>::command()
         .about("CalDAV conformance test suite: runs YAML scenarios, each citing the RFC section it checks, against a real server")
@@ -224,12 +227,17 @@ fn main() -> ExitCode {
         .help_template("{about}\n\n{usage-heading} {usage}\n\n{all-args}\n\n{after-help}")
         .after_help(
             "Environment: CALDAV_URL, CALDAV_USER and CALDAV_PASSWORD are fallbacks for --url, --user and the password flags.\n\
-             Scenarios run in parallel (--test-threads N); exit codes: 0 all passed, 101 a scenario failed, 2 usage/configuration error.",
+             Scenarios run in parallel (--test-threads N); exit codes: 0 all passed (or, with --baseline, every outcome as expected), \
+             101 a scenario failed or was inconclusive (or differs from the baseline), 2 usage/configuration error.",
         );
-    let cli = match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
+    match <Cli as clap::FromArgMatches>::from_arg_matches(&cmd.get_matches()) {
         Ok(c) => c,
         Err(e) => e.exit(),
-    };
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = parse_cli();
     match &cli.cmd {
         Some(Cmd::Coverage {
             scenarios,
@@ -240,38 +248,9 @@ fn main() -> ExitCode {
         Some(Cmd::Cleanup { conn, dry_run }) => return cleanup(conn, *dry_run),
         None => {}
     }
-    let scenarios_dir = locate(&cli.opts.scenarios);
-    let fixtures = locate(&cli.opts.fixtures);
-    let mut loaded = match load(&scenarios_dir, &fixtures) {
-        Ok(l) => l,
+    let (loaded, baseline) = match prepare(&cli) {
+        Ok(x) => x,
         Err(code) => return code,
-    };
-    let base = match cli.opts.oracle_date.as_str() {
-        "today" => chrono::Utc::now().date_naive(),
-        d => match chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d") {
-            Ok(d) => d,
-            Err(e) => {
-                return die(&format!(
-                    "--oracle-date {d:?}: {e} (use YYYY-MM-DD or today)"
-                ))
-            }
-        },
-    };
-    loaded.push(scenario::oracle_scenario(cli.opts.seed, base));
-    let baseline = match cli.opts.baseline.as_slice() {
-        [] => None,
-        files => match baseline::load_all(files, &loaded) {
-            Ok(b) => Some(b),
-            Err(errs) => {
-                for e in &errs {
-                    eprintln!("{e}");
-                }
-                return die(&format!(
-                    "{} error(s) in the baseline; nothing was sent",
-                    errs.len()
-                ));
-            }
-        },
     };
     if cli.test.list {
         let trials = loaded
@@ -288,15 +267,21 @@ fn main() -> ExitCode {
         Ok(rt) => Arc::new(rt),
         Err(code) => return code,
     };
-    let runid = run_id();
+    let session = Session {
+        client,
+        start,
+        home,
+        rt,
+        runid: run_id(),
+    };
     let mut server = match &cli.opts.server_cmd {
         None => None,
-        Some(cmd) => match start_server(cmd, &cli.opts, &start, &rt, &client, &runid) {
+        Some(cmd) => match start_server(cmd, &cli.opts, &session) {
             Ok(s) => Some(s),
             Err(e) => return die(&e),
         },
     };
-    let code = run_suite(&cli, loaded, baseline, client, start, home, rt, runid);
+    let code = run_suite(&cli, &session, loaded, baseline);
     wait_if_interrupted(Duration::from_secs(cli.conn.timeout.max(1)));
     if let Some(s) = server.as_mut() {
         if code != ExitCode::SUCCESS {
@@ -308,21 +293,56 @@ fn main() -> ExitCode {
     code
 }
 
+/// Load the scenarios (and the oracle's trial) and the baselines; nothing is sent yet.
+fn prepare(cli: &Cli) -> Result<(Vec<Loaded>, Option<Baseline>), ExitCode> {
+    let mut loaded = load(&locate(&cli.opts.scenarios), &locate(&cli.opts.fixtures))?;
+    let base = match cli.opts.oracle_date.as_str() {
+        "today" => chrono::Utc::now().date_naive(),
+        d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| {
+            die(&format!(
+                "--oracle-date {d:?}: {e} (use YYYY-MM-DD or today)"
+            ))
+        })?,
+    };
+    loaded.push(scenario::oracle_scenario(cli.opts.seed, base));
+    if cli.opts.baseline.is_empty() {
+        return Ok((loaded, None));
+    }
+    match baseline::load_all(&cli.opts.baseline, &loaded) {
+        Ok(b) => Ok((loaded, Some(b))),
+        Err(errs) => {
+            for e in &errs {
+                eprintln!("{e}");
+            }
+            Err(die(&format!(
+                "{} error(s) in the baseline; nothing was sent",
+                errs.len()
+            )))
+        }
+    }
+}
+
+/// The connection and runtime of one run.
+struct Session {
+    client: Arc<Client>,
+    start: url::Url,
+    home: Option<url::Url>,
+    rt: Arc<tokio::runtime::Runtime>,
+    runid: String,
+}
+
 /// Start `--server-cmd` and wait until `--ready-url` (or `--url`) answers any HTTP status.
 fn start_server(
     cmd: &str,
     opts: &Opts,
-    start: &url::Url,
-    rt: &tokio::runtime::Runtime,
-    client: &Client,
-    runid: &str,
+    session: &Session,
 ) -> Result<caldav_conformance::spawn::ServerUnderTest, String> {
     let ready = match &opts.ready_url {
         Some(u) => url::Url::parse(u).map_err(|e| format!("--ready-url {u:?}: {e}"))?,
-        None => start.clone(),
+        None => session.start.clone(),
     };
     let log = opts.server_log.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("caldav-conformance-{runid}-server.log"))
+        std::env::temp_dir().join(format!("caldav-conformance-{}-server.log", session.runid))
     });
     let mut s = caldav_conformance::spawn::ServerUnderTest::start(cmd, log)?;
     eprintln!(
@@ -331,44 +351,35 @@ fn start_server(
         s.log.display()
     );
     s.wait_ready(Duration::from_secs(opts.ready_timeout), || {
-        rt.block_on(client.send(&Request::new("OPTIONS", ready.clone())))
+        session
+            .rt
+            .block_on(session.client.send(&Request::new("OPTIONS", ready.clone())))
             .is_ok()
     })?;
     Ok(s)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn run_suite(
-    cli: &Cli,
-    loaded: Vec<Loaded>,
-    baseline: Option<baseline::Baseline>,
-    client: Arc<Client>,
-    start: url::Url,
-    home: Option<url::Url>,
-    rt: Arc<tokio::runtime::Runtime>,
-    runid: String,
-) -> ExitCode {
+/// Discover the server (creating and deleting the probe calendar) and prepare the run.
+fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
+    let (client, rt, runid) = (&session.client, &session.rt, &session.runid);
     let probe = format!("ccf-{runid}-probe");
     // Installed before discovery, which creates the probe calendar.
     let live: Arc<Mutex<BTreeSet<url::Url>>> = Arc::default();
-    install_signal_cleanup(&rt, &client, &live, &runid);
+    install_signal_cleanup(rt, client, &live, runid);
     let disc = rt.block_on(discovery::discover(
-        &client,
-        &start,
-        home.as_ref(),
+        client,
+        &session.start,
+        session.home.as_ref(),
         (!cli.opts.read_only).then_some(probe.as_str()),
     ));
     wait_if_interrupted(client.timeout());
-    let disc = match disc {
-        Ok(d) => d,
-        Err(e) => return die(&e),
-    };
+    let disc = disc.map_err(|e| die(&e))?;
     eprint!("{}", disc.header());
     eprintln!("run id:     {runid} (scratch collections ccf-{runid}-*)");
-    let run = Arc::new(Run {
-        client: Arc::clone(&client),
+    Ok(Arc::new(Run {
+        client: Arc::clone(client),
         disc,
-        runid,
+        runid: runid.clone(),
         fixtures: locate(&cli.opts.fixtures),
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
@@ -376,11 +387,24 @@ fn run_suite(
         live,
         outcomes: Mutex::new(Default::default()),
         scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
-    });
+    }))
+}
+
+fn run_suite(
+    cli: &Cli,
+    session: &Session,
+    loaded: Vec<Loaded>,
+    baseline: Option<Baseline>,
+) -> ExitCode {
+    let run = match start_run(cli, session) {
+        Ok(r) => r,
+        Err(code) => return code,
+    };
+    let baseline = baseline.map(Arc::new);
     let trials: Vec<Trial> = loaded
         .iter()
         .enumerate()
-        .map(|(i, l)| trial(&rt, &run, l.clone(), i + 1))
+        .map(|(i, l)| trial(&session.rt, &run, baseline.clone(), l.clone(), i + 1))
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
     // An interrupted run writes no results, JUnit or baseline: the handler exits.
@@ -389,65 +413,86 @@ fn run_suite(
     let mut results = report::results(&loaded, &outcomes, &run.disc);
     results.server_name = cli.opts.server_name.clone();
     results.server_version = cli.opts.server_version.clone();
-    let warns = results
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome == "warn")
-        .count();
-    if warns > 0 {
-        eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
-    }
     let only: Vec<(&String, &Outcome)> = outcomes.iter().map(|(n, (o, _))| (n, o)).collect();
     let mut exit = conclusion.exit_code();
-    if let Some(b) = &baseline {
-        for s in results.scenarios.iter_mut() {
-            let got = outcomes.get(&s.name).map(|(o, _)| o);
-            if let Some(e) = b
-                .expect
-                .get(&s.name)
-                .filter(|e| s.outcome != "pass" && got.is_some_and(|o| e.outcome.matches(o)))
-            {
-                s.reason = Some(e.reason.clone());
-                s.violates = e.violates.clone();
-                s.issue = e.issue.clone();
-            }
-        }
-        let cmp = baseline::compare(b, only.iter().copied());
-        let files: Vec<String> = cli
-            .opts
-            .baseline
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect();
-        let files = files.join(", ");
-        if cmp.is_clean() {
-            eprintln!(
-                "baseline {files}: every outcome is as expected ({} listed outcomes)",
-                b.expect.len()
-            );
-            exit = ExitCode::SUCCESS;
+    let mut cmp = None;
+    if let Some(b) = baseline.as_deref() {
+        annotate(&mut results, b, &outcomes);
+        let c = baseline::compare(b, only.iter().copied());
+        eprint!("{}", c.render(&files_of(&cli.opts.baseline)));
+        exit = if c.is_clean() {
+            ExitCode::SUCCESS
         } else {
-            eprint!("{}", cmp.render(&files));
-            exit = ExitCode::from(101);
-        }
+            ExitCode::from(101)
+        };
+        cmp = Some(c);
     }
+    if let Err(e) = write_outputs(cli, &run, &loaded, &results, &only) {
+        return die(&e);
+    }
+    let warns = results.count(Kind::Warn);
+    if warns > 0 && !cli.opts.strict {
+        eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
+    }
+    let name = cli
+        .opts
+        .server_version
+        .clone()
+        .or_else(|| run.disc.server.clone())
+        .or_else(|| cli.opts.server_name.clone())
+        .unwrap_or_else(|| "the server".into());
+    println!("\n{}", verdict(&name, &results, cmp.as_ref()));
+    exit
+}
+
+fn files_of(paths: &[PathBuf]) -> String {
+    let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    files.join(", ")
+}
+
+/// Mark each result against the baseline, and give known deviations their reviewed reason.
+fn annotate(
+    results: &mut report::Results,
+    b: &Baseline,
+    outcomes: &std::collections::BTreeMap<String, (Outcome, Duration)>,
+) {
+    for s in results.scenarios.iter_mut() {
+        let Some((o, _)) = outcomes.get(&s.name) else {
+            continue;
+        };
+        let entry = b.expect.get(&s.name);
+        let j = baseline::judge(entry, o);
+        if let Some(e) = entry.filter(|_| j.mark != Mark::Stale && s.outcome != Kind::Pass) {
+            s.reason = Some(e.reason.clone());
+            s.violates = e.violates.clone();
+            s.issue = e.issue.clone();
+        }
+        s.baseline_detail = (!j.detail.is_empty()).then_some(j.detail);
+        s.baseline = Some(j.mark);
+    }
+}
+
+/// --write-baseline, --junit and --results.
+fn write_outputs(
+    cli: &Cli,
+    run: &Run,
+    loaded: &[Loaded],
+    results: &report::Results,
+    only: &[(&String, &Outcome)],
+) -> Result<(), String> {
     if let Some(p) = &cli.opts.write_baseline {
         let old = std::fs::read_to_string(p)
             .ok()
-            .and_then(|t| scenario::parse_yaml::<baseline::Baseline>(&t).ok());
+            .and_then(|t| scenario::parse_yaml::<Baseline>(&t).ok());
         let server = cli
             .opts
             .server_version
             .clone()
             .or(run.disc.server.clone())
             .unwrap_or_default();
-        let b = baseline::draft(old.as_ref(), &server, &loaded, only.iter().copied());
-        if let Err(e) = std::fs::write(p, baseline::to_yaml(&b)) {
-            return die(&format!(
-                "cannot write --write-baseline {}: {e}",
-                p.display()
-            ));
-        }
+        let b = baseline::draft(old.as_ref(), &server, loaded, only.iter().copied());
+        std::fs::write(p, baseline::to_yaml(&b))
+            .map_err(|e| format!("cannot write --write-baseline {}: {e}", p.display()))?;
         eprintln!(
             "wrote baseline draft {} ({} entries): review every UNREVIEWED entry against the RFC",
             p.display(),
@@ -455,17 +500,84 @@ fn run_suite(
         );
     }
     if let Some(p) = &cli.opts.junit {
-        if let Err(e) = std::fs::write(p, report::junit(&results)) {
-            return die(&format!("cannot write --junit {}: {e}", p.display()));
-        }
+        std::fs::write(p, report::junit(results))
+            .map_err(|e| format!("cannot write --junit {}: {e}", p.display()))?;
     }
     if let Some(p) = &cli.opts.results {
-        let json = serde_json::to_string_pretty(&results).unwrap_or_default();
-        if let Err(e) = std::fs::write(p, json) {
-            return die(&format!("cannot write --results {}: {e}", p.display()));
+        let json = serde_json::to_string_pretty(results).unwrap_or_default();
+        std::fs::write(p, json)
+            .map_err(|e| format!("cannot write --results {}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Up to five names of a list, then how many more.
+fn some_names(list: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = list.iter().take(5).map(|(n, _)| n.as_str()).collect();
+    let more = format!("… {} more", list.len().saturating_sub(5));
+    if list.len() > 5 {
+        names.push(&more);
+    }
+    names.join(", ")
+}
+
+/// The last line of a run: the verdict, in words.
+fn verdict(name: &str, r: &report::Results, cmp: Option<&baseline::Comparison>) -> String {
+    let n = |k: Kind| r.count(k);
+    let plural =
+        |c: usize, one: &str, many: &str| format!("{c} {}", if c == 1 { one } else { many });
+    let known = r
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Kind::Fail && s.baseline == Some(Mark::Expected))
+        .count();
+    let fails = match cmp {
+        Some(_) if known == n(Kind::Fail) => plural(known, "known deviation", "known deviations"),
+        Some(_) => format!(
+            "{} fail ({})",
+            n(Kind::Fail),
+            plural(known, "known deviation", "known deviations")
+        ),
+        None => format!("{} fail", n(Kind::Fail)),
+    };
+    let mut parts = vec![format!("{} pass", n(Kind::Pass)), fails];
+    for (k, one, many) in [
+        (Kind::Ignored, "ignored", "ignored"),
+        (Kind::Warn, "warning", "warnings"),
+        (Kind::Inconclusive, "inconclusive", "inconclusive"),
+    ] {
+        parts.push(plural(n(k), one, many));
+    }
+    let counts = parts.join(", ");
+    match cmp {
+        Some(c) if c.is_clean() => format!("{name}: matches its baseline — {counts}"),
+        Some(c) => {
+            let mut diffs = Vec::new();
+            for (list, one, many) in [
+                (&c.regressions, "regression", "regressions"),
+                (&c.stale, "stale entry", "stale entries"),
+                (&c.changed, "changed failure", "changed failures"),
+            ] {
+                if !list.is_empty() {
+                    diffs.push(format!(
+                        "{} ({})",
+                        plural(list.len(), one, many),
+                        some_names(list)
+                    ));
+                }
+            }
+            format!(
+                "{name}: DIFFERS from its baseline — {}; {counts}",
+                diffs.join("; ")
+            )
+        }
+        None if n(Kind::Fail) + n(Kind::Inconclusive) == 0 => {
+            format!("{name}: no failures — {counts}")
+        }
+        None => {
+            format!("{name}: FAILED — {counts} (no baseline: every fail and inconclusive counts)")
         }
     }
-    exit
 }
 
 fn load(scenarios: &Path, fixtures: &Path) -> Result<Vec<Loaded>, ExitCode> {
@@ -556,10 +668,10 @@ fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
         return die(&format!("cannot create {}: {e}", out.display()));
     }
     let md = report::matrix::markdown(&runs);
-    // The matrix JSON keeps the one-line reasons; full failure messages stay in the results.
+    // The matrix JSON keeps the one-line reasons; the full failures stay in the results.
     for r in runs.iter_mut() {
         for s in r.scenarios.iter_mut() {
-            s.message = None;
+            s.failure = None;
         }
     }
     let json = serde_json::to_string_pretty(&runs).unwrap_or_default();
@@ -603,17 +715,49 @@ fn cleanup(conn: &Conn, dry_run: bool) -> ExitCode {
     }
 }
 
-fn trial(rt: &Arc<tokio::runtime::Runtime>, run: &Arc<Run>, l: Loaded, index: usize) -> Trial {
+fn trial(
+    rt: &Arc<tokio::runtime::Runtime>,
+    run: &Arc<Run>,
+    baseline: Option<Arc<Baseline>>,
+    l: Loaded,
+    index: usize,
+) -> Trial {
     let rt = Arc::clone(rt);
     let run = Arc::clone(run);
     let name = l.trial_name();
-    Trial::ignorable_test(name, move || match rt.block_on(run.run(&l, index)) {
-        Outcome::Pass => Ok(Completion::Completed),
-        Outcome::Ignored(r) => Ok(Completion::ignored_with(r)),
-        Outcome::Warn(m) => Ok(Completion::ignored_with(format!(
-            "warning: {}",
-            m.lines().take(3).collect::<Vec<_>>().join(" | ")
-        ))),
-        Outcome::Fail(m) => Err(Failed::from(m)),
+    Trial::ignorable_test(name.clone(), move || {
+        let o = rt.block_on(run.run(&l, index));
+        let judged = baseline
+            .as_deref()
+            .map(|b| baseline::judge(b.expect.get(&name), &o));
+        libtest_result(&o, judged)
     })
+}
+
+/// What libtest shows for an outcome. Without a baseline a fail or an inconclusive fails the
+/// trial; with one, only a difference from the baseline does, and known deviations are shown
+/// as ignored with their reason.
+fn libtest_result(o: &Outcome, judged: Option<Judgement>) -> Result<Completion, Failed> {
+    let known =
+        |what: &str, f: &Failure| Ok(Completion::ignored_with(format!("{what}: {}", f.reason())));
+    match (judged, o) {
+        (Some(j), _) if j.mark != Mark::Expected => {
+            let word = match j.mark {
+                Mark::Stale => "stale",
+                Mark::Changed => "changed",
+                _ => "regression",
+            };
+            let text = o.render(Limits::CONSOLE);
+            let sep = if text.is_empty() { "" } else { "\n" };
+            Err(Failed::from(format!("{text}{sep}{word}: {}", j.detail)))
+        }
+        (_, Outcome::Pass) => Ok(Completion::Completed),
+        (_, Outcome::Ignored(r)) => Ok(Completion::ignored_with(r.clone())),
+        (_, Outcome::Warn(f)) => known("warning", f),
+        (Some(_), Outcome::Fail(f)) => known("known deviation", f),
+        (Some(_), Outcome::Inconclusive(f)) => known("known inconclusive", f),
+        (None, Outcome::Fail(_) | Outcome::Inconclusive(_)) => {
+            Err(Failed::from(o.render(Limits::CONSOLE)))
+        }
+    }
 }

@@ -9,9 +9,10 @@ use crate::xml::{self, Element, Multistatus, QName};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
+use url::Url;
 
 /// One difference between expectation and response.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Diff {
     pub path: String,
     pub expected: String,
@@ -39,17 +40,36 @@ impl Ctx<'_> {
         template::render(s, self.vars)
     }
 
-    /// Resolve a scenario href: relative ones are relative to `{calendar}`.
+    /// Resolve a scenario href as `resolve_ref` resolves request paths: relative ones are
+    /// relative to `{calendar}`. Hrefs on the server under test come back as paths.
     pub fn href(&self, s: &str) -> String {
         let r = self.render(s);
-        if r.starts_with('/') || r.starts_with("http://") || r.starts_with("https://") {
-            r
-        } else {
-            format!(
-                "{}{r}",
-                self.vars.get("calendar").map(String::as_str).unwrap_or("/")
-            )
+        let cal = self.vars.get("calendar").map(String::as_str).unwrap_or("/");
+        let base = Url::parse(HREF_BASE).and_then(|b| b.join(cal));
+        match base.and_then(|b| resolve_ref(&r, &b)) {
+            Ok(u) if u.host_str() == Some(HREF_HOST) => u[url::Position::BeforePath..].to_string(),
+            Ok(u) => u.to_string(),
+            Err(_) => r,
         }
+    }
+}
+
+/// A stand-in origin for resolving expected hrefs, which are compared as paths.
+const HREF_HOST: &str = "ccf.invalid";
+const HREF_BASE: &str = "http://ccf.invalid/";
+
+/// Resolve a request path or an expected href written in a scenario (variables already
+/// substituted) against the scenario's calendar: `http(s)://` URLs stand as they are, `/paths`
+/// are on the server's origin, and anything else is a relative-path reference (RFC 3986 §4.2),
+/// so a colon in its first segment (`meeting:42.ics`) is not taken for a scheme.
+pub fn resolve_ref(r: &str, calendar: &Url) -> Result<Url, url::ParseError> {
+    let lower = r.get(..8).unwrap_or(r).to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        Url::parse(r)
+    } else if r.starts_with('/') {
+        calendar.join(r)
+    } else {
+        calendar.join(&format!("./{r}"))
     }
 }
 
@@ -723,6 +743,31 @@ mod tests {
             .any(|p| p.starts_with("response[href=/cal/x/b.ics]: expected (absent")));
         let u = unified(&canon, &canonical_multistatus(&ms()));
         assert!(u.contains("--- expected") && u.contains("+response[href=/cal/x/b.ics]"));
+    }
+
+    #[test]
+    fn a_colon_in_a_relative_path_is_not_a_scheme() {
+        let cal = Url::parse("http://h:1/cal/x/").unwrap();
+        let u = resolve_ref("meeting:42.ics", &cal).unwrap();
+        assert_eq!(u.as_str(), "http://h:1/cal/x/meeting:42.ics");
+        assert_eq!(
+            resolve_ref("/abs/a", &cal).unwrap().as_str(),
+            "http://h:1/abs/a"
+        );
+        assert_eq!(resolve_ref("", &cal).unwrap().as_str(), "http://h:1/cal/x/");
+        assert_eq!(
+            resolve_ref("https://o/p", &cal).unwrap().as_str(),
+            "https://o/p"
+        );
+        let vars = ctx_vars();
+        let ctx = Ctx {
+            vars: &vars,
+            fixtures: Path::new("fixtures"),
+        };
+        assert_eq!(ctx.href("meeting:42.ics"), "/cal/x/meeting:42.ics");
+        assert_eq!(ctx.href("/y/b.ics"), "/y/b.ics");
+        assert_eq!(ctx.href("a b.ics"), "/cal/x/a%20b.ics");
+        assert_eq!(xml::normalize_href(&ctx.href("a b.ics")), "/cal/x/a b.ics");
     }
 
     #[test]

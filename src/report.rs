@@ -1,9 +1,12 @@
-//! Reporting: JUnit XML for CI systems and a JSON results file (per-scenario outcome, spec
-//! references, server header and date) that baselines and the conformance matrix are built from.
+//! Reporting: the JSON results file (per-scenario outcome with its typed failure, spec
+//! references, server and date) that baselines and the conformance matrix are built from, JUnit
+//! XML for CI systems, and the matrix. Failure text comes from `outcome::Failure`, never from
+//! re-reading a message.
 
+use crate::baseline::Mark;
 use crate::discovery::Discovered;
-use crate::runner::Outcome;
-use crate::scenario::Loaded;
+use crate::outcome::{Failure, Kind, Limits, Outcome};
+use crate::scenario::{Level, Loaded};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -23,6 +26,9 @@ pub struct Results {
     pub server: Option<String>,
     pub home: String,
     pub features: Vec<String>,
+    /// How many scenarios had each outcome.
+    #[serde(default)]
+    pub counts: BTreeMap<Kind, usize>,
     pub scenarios: Vec<ScenarioResult>,
 }
 
@@ -32,18 +38,33 @@ pub struct ScenarioResult {
     #[serde(default)]
     pub area: Option<String>,
     pub spec: Vec<String>,
-    pub level: String,
-    pub outcome: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// One line: the baseline's reviewed reason, or the first difference.
+    pub level: Level,
+    pub outcome: Kind,
+    /// One line: the baseline's reviewed reason, or the failure's first difference, or why
+    /// the scenario was ignored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Where and how it did not pass: step, location, differences, diff, exchange (complete).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Failure>,
+    /// With `--baseline`: expected, regression, stale or changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Mark>,
+    /// With `--baseline`, when not as expected: what differs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_detail: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violates: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
     pub millis: u128,
+}
+
+impl Results {
+    /// The number of scenarios with this outcome.
+    pub fn count(&self, k: Kind) -> usize {
+        self.scenarios.iter().filter(|s| s.outcome == k).count()
+    }
 }
 
 pub fn results(
@@ -56,25 +77,22 @@ pub fn results(
         let Some((o, d)) = outcomes.get(&l.trial_name()) else {
             continue;
         };
-        let message = match o {
-            Outcome::Pass => None,
-            Outcome::Fail(m) | Outcome::Ignored(m) | Outcome::Warn(m) => Some(m.clone()),
-        };
-        let reason = message.as_deref().map(short_reason);
         list.push(ScenarioResult {
             name: l.trial_name(),
             area: l.area.clone(),
-            reason,
+            spec: l.scenario.spec.clone(),
+            level: l.scenario.level,
+            outcome: o.kind(),
+            reason: o.reason(),
+            failure: o.failure().cloned(),
+            baseline: None,
+            baseline_detail: None,
             violates: None,
             issue: None,
-            spec: l.scenario.spec.clone(),
-            level: l.scenario.level.to_string(),
-            outcome: o.label().to_string(),
-            message,
             millis: d.as_millis(),
         });
     }
-    Results {
+    let mut r = Results {
         tool: concat!("caldav-conformance ", env!("CARGO_PKG_VERSION")).to_string(),
         date: chrono::Utc::now().format("%Y-%m-%d").to_string(),
         server_name: None,
@@ -82,28 +100,11 @@ pub fn results(
         server: disc.server.clone(),
         home: disc.home.path().to_string(),
         features: disc.features.iter().cloned().collect(),
+        counts: BTreeMap::new(),
         scenarios: list,
-    }
-}
-
-/// The first difference of a failure message, or its first line.
-pub fn short_reason(m: &str) -> String {
-    let l = m
-        .lines()
-        .find(|l| l.trim_start().starts_with("- "))
-        .or_else(|| m.lines().next())
-        .unwrap_or("")
-        .trim()
-        .trim_start_matches("- ");
-    if l.len() > 240 {
-        let mut e = 240;
-        while !l.is_char_boundary(e) {
-            e -= 1;
-        }
-        format!("{}…", &l[..e])
-    } else {
-        l.to_string()
-    }
+    };
+    r.counts = Kind::ALL.iter().map(|k| (*k, r.count(*k))).collect();
+    r
 }
 
 fn esc(s: &str) -> String {
@@ -121,6 +122,41 @@ fn esc(s: &str) -> String {
     out
 }
 
+/// One JUnit testcase: a fail is a `<failure>`, an inconclusive an `<error>` (the test could
+/// not be carried out), an ignored scenario `<skipped>`, a warning `<system-out>`.
+fn junit_case(x: &mut String, group: &str, s: &ScenarioResult) {
+    let _ = write!(
+        x,
+        "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
+        esc(group),
+        esc(s.name.split("::").nth(1).unwrap_or(&s.name)),
+        s.millis as f64 / 1000.0
+    );
+    let reason = esc(s.reason.as_deref().unwrap_or(""));
+    let text = s
+        .failure
+        .as_ref()
+        .map(|f| esc(&f.render(Limits::FULL)))
+        .unwrap_or_default();
+    let body = match s.outcome {
+        Kind::Pass => None,
+        Kind::Fail => Some(format!(
+            "<failure message=\"{reason}\" type=\"fail\">{text}</failure>"
+        )),
+        Kind::Inconclusive => Some(format!(
+            "<error message=\"{reason}\" type=\"inconclusive\">{text}</error>"
+        )),
+        Kind::Ignored => Some(format!("<skipped message=\"{reason}\"/>")),
+        Kind::Warn => Some(format!("<system-out>warning: {text}</system-out>")),
+    };
+    match body {
+        None => x.push_str("/>\n"),
+        Some(b) => {
+            let _ = writeln!(x, ">\n      {b}\n    </testcase>");
+        }
+    }
+}
+
 /// JUnit XML as GitHub Actions and GitLab ingest it: one testsuite per scenario file.
 pub fn junit(r: &Results) -> String {
     let mut suites: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
@@ -132,51 +168,20 @@ pub fn junit(r: &Results) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"caldav-conformance\">\n",
     );
     for (g, list) in suites {
-        let fails = list.iter().filter(|s| s.outcome == "fail").count();
-        let skipped = list.iter().filter(|s| s.outcome == "ignored").count();
+        let n = |k: Kind| list.iter().filter(|s| s.outcome == k).count();
         let time: u128 = list.iter().map(|s| s.millis).sum();
         let _ = writeln!(
             x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{fails}\" skipped=\"{skipped}\" time=\"{:.3}\">",
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
             esc(g),
             list.len(),
+            n(Kind::Fail),
+            n(Kind::Inconclusive),
+            n(Kind::Ignored),
             time as f64 / 1000.0
         );
         for s in list {
-            let _ = write!(
-                x,
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-                esc(g),
-                esc(s.name.split("::").nth(1).unwrap_or(&s.name)),
-                s.millis as f64 / 1000.0
-            );
-            let msg = s.message.as_deref().unwrap_or("");
-            let first = msg.lines().next().unwrap_or("");
-            match s.outcome.as_str() {
-                "fail" => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>",
-                        esc(first),
-                        esc(msg)
-                    );
-                }
-                "ignored" => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                        esc(first)
-                    );
-                }
-                "warn" => {
-                    let _ = writeln!(
-                        x,
-                        ">\n      <system-out>{}</system-out>\n    </testcase>",
-                        esc(msg)
-                    );
-                }
-                _ => x.push_str("/>\n"),
-            }
+            junit_case(&mut x, g, s);
         }
         x.push_str("  </testsuite>\n");
     }
@@ -188,8 +193,29 @@ pub fn junit(r: &Results) -> String {
 mod tests {
     use super::*;
 
+    fn result(name: &str, outcome: Kind, failure: Option<Failure>) -> ScenarioResult {
+        ScenarioResult {
+            name: name.into(),
+            area: None,
+            spec: vec![],
+            level: Level::Must,
+            outcome,
+            reason: failure.as_ref().map(Failure::reason),
+            failure,
+            baseline: None,
+            baseline_detail: None,
+            violates: None,
+            issue: None,
+            millis: 5,
+        }
+    }
+
     #[test]
     fn junit_is_well_formed_and_escaped() {
+        let mut f = Failure::new("step 1", "a <b> & \"c\"");
+        f.exchange = Some("> GET /\nmore".into());
+        let mut setup = Failure::new("setup 1", "answered 500");
+        setup.cause = Some("setup 1 did not succeed".into());
         let r = Results {
             tool: "t".into(),
             date: "d".into(),
@@ -198,56 +224,47 @@ mod tests {
             server: None,
             home: "/".into(),
             features: vec![],
+            counts: BTreeMap::new(),
             scenarios: vec![
-                ScenarioResult {
-                    area: None,
-                    reason: None,
-                    violates: None,
-                    issue: None,
-                    name: "rfc4791/a::x".into(),
-                    spec: vec![],
-                    level: "MUST".into(),
-                    outcome: "fail".into(),
-                    message: Some("a <b> & \"c\"\nmore".into()),
-                    millis: 5,
-                },
-                ScenarioResult {
-                    area: None,
-                    reason: None,
-                    violates: None,
-                    issue: None,
-                    name: "rfc4791/a::y".into(),
-                    spec: vec![],
-                    level: "MUST".into(),
-                    outcome: "pass".into(),
-                    message: None,
-                    millis: 1,
-                },
+                result("rfc4791/a::x", Kind::Fail, Some(f)),
+                result("rfc4791/a::y", Kind::Pass, None),
+                result("rfc4791/a::z", Kind::Inconclusive, Some(setup)),
             ],
         };
         let x = junit(&r);
         assert!(crate::xml::parse(x.as_bytes()).is_ok(), "{x}");
-        assert!(x.contains("failures=\"1\"") && x.contains("&lt;b&gt; &amp;"));
+        assert!(x.contains("failures=\"1\" errors=\"1\"") && x.contains("&lt;b&gt; &amp;"));
+        assert!(
+            x.contains("<error message=\"setup 1 did not succeed\""),
+            "{x}"
+        );
+        let j = serde_json::to_string(&r).unwrap();
+        let back: Results = serde_json::from_str(&j).unwrap();
+        assert_eq!(back.scenarios[2].outcome, Kind::Inconclusive);
+        assert_eq!(back.scenarios[0].failure, r.scenarios[0].failure);
     }
 }
 
 /// The conformance matrix: scenarios by server, grouped by RFC area, as Markdown and JSON.
 pub mod matrix {
     use super::{Results, ScenarioResult};
+    use crate::outcome::Kind;
+    use crate::scenario::Level;
     use std::collections::BTreeMap;
     use std::fmt::Write as _;
 
     /// Scenario name → (spec references, one result per server).
     type Rows<'a> = BTreeMap<String, (Vec<String>, Vec<Option<&'a ScenarioResult>>)>;
 
-    fn mark(o: &str) -> &'static str {
-        match o {
-            "pass" => "✅ pass",
-            "fail" => "❌ fail",
-            "ignored" => "➖ ignored",
-            "warn" => "⚠️ warn",
-            _ => "?",
-        }
+    fn mark(o: Kind) -> String {
+        let sign = match o {
+            Kind::Pass => "✅",
+            Kind::Fail => "❌",
+            Kind::Ignored => "➖",
+            Kind::Warn => "⚠️",
+            Kind::Inconclusive => "❔",
+        };
+        format!("{sign} {o}")
     }
 
     /// python-caldav compatibility-hint feature names, and what decides them: spec sections
@@ -293,15 +310,18 @@ pub mod matrix {
             .scenarios
             .iter()
             .filter(|s| {
-                s.level == "MUST"
+                s.level == Level::Must
                     && (cites(&s.spec, prefixes)
                         || prefixes
                             .iter()
                             .any(|p| p.starts_with("::") && s.name.ends_with(p)))
             })
             .collect();
-        let run = rel.iter().filter(|s| s.outcome != "ignored").count();
-        let failed = rel.iter().filter(|s| s.outcome == "fail").count();
+        let run = rel
+            .iter()
+            .filter(|s| !matches!(s.outcome, Kind::Ignored | Kind::Inconclusive))
+            .count();
+        let failed = rel.iter().filter(|s| s.outcome == Kind::Fail).count();
         if rel.is_empty() {
             "–".into()
         } else if run == 0 {
@@ -337,14 +357,15 @@ pub mod matrix {
             md,
             "Generated by caldav-conformance from runs against real servers on 127.0.0.1 (`bash scripts/reports.sh`). \
              ✅ pass · ❌ fail (a MUST-level deviation; the reason and RFC section are below each table) · \
-             ⚠️ warn (a SHOULD/MAY-level requirement not met) · ➖ ignored (the server does not advertise the feature).\n"
+             ⚠️ warn (a SHOULD/MAY-level requirement not met) · ❔ inconclusive (the situation under test could not be set up; the cause is below each table) · \
+             ➖ ignored (the server does not advertise the feature).\n"
         );
-        md.push_str("| server | version | date | pass | fail | warn | ignored |\n|---|---|---|---|---|---|---|\n");
+        md.push_str("| server | version | date | pass | fail | warn | inconclusive | ignored |\n|---|---|---|---|---|---|---|---|\n");
         for r in runs {
-            let n = |o: &str| r.scenarios.iter().filter(|s| s.outcome == o).count();
+            let n = |o: Kind| r.count(o);
             let _ = writeln!(
                 md,
-                "| {} | {} | {} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {} | {} | {} | {} | {} |",
                 cell(r.server_name.as_deref().unwrap_or("?")),
                 cell(
                     r.server_version
@@ -353,10 +374,11 @@ pub mod matrix {
                         .unwrap_or("?")
                 ),
                 r.date,
-                n("pass"),
-                n("fail"),
-                n("warn"),
-                n("ignored")
+                n(Kind::Pass),
+                n(Kind::Fail),
+                n(Kind::Warn),
+                n(Kind::Inconclusive),
+                n(Kind::Ignored)
             );
         }
         md.push_str(
@@ -406,11 +428,11 @@ pub mod matrix {
                     match c {
                         None => md.push_str(" – |"),
                         Some(s) => {
-                            if s.outcome == "pass" {
-                                let _ = write!(md, " {} |", mark(&s.outcome));
+                            if s.outcome == Kind::Pass {
+                                let _ = write!(md, " {} |", mark(s.outcome));
                             } else {
                                 notes.push((name.clone(), i, *s));
-                                let _ = write!(md, " {} [{}] |", mark(&s.outcome), notes.len());
+                                let _ = write!(md, " {} [{}] |", mark(s.outcome), notes.len());
                             }
                         }
                     }

@@ -1,40 +1,23 @@
 //! Running scenarios: one scenario is one libtest trial. Each runs in its own scratch calendar
-//! (created first, deleted afterwards, also after a failure or a panic), executes its steps,
-//! evaluates expectations, captures values and checks their transitions.
+//! (created first, deleted afterwards, also after a failure or a panic) and executes its setup,
+//! steps and teardown in order; `evaluate` judges each response. The first problem becomes the
+//! scenario's typed `Failure`, and where it happened decides the outcome: a step that checks
+//! the requirement fails (or warns), anything that only prepares or tidies up is inconclusive.
 
 use crate::discovery::Discovered;
-use crate::http::{self, Client, Request, Response, Scope};
-use crate::matching::{self, Ctx, Diff};
-use crate::scenario::{Capture, Level, Loaded, ScratchMode, Step, Transition};
+use crate::evaluate::{self, ParsedMs};
+use crate::http::{self, Client, Request, Scope};
+use crate::matching::{resolve_ref, Ctx, Diff};
+use crate::outcome::{Failure, Outcome};
+use crate::scenario::{Level, Loaded, Scenario, ScratchMode, Step};
 use crate::template;
-use crate::xml::{self, Multistatus, QName};
+use crate::xml::{self, Multistatus};
+use serde_saphyr::Spanned;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use url::Url;
-
-/// The outcome of one scenario, as recorded for reports and baselines.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Pass,
-    Fail(String),
-    /// Not run: a required feature is not advertised.
-    Ignored(String),
-    /// A SHOULD/MAY-level requirement not met (fails only with --strict).
-    Warn(String),
-}
-
-impl Outcome {
-    pub fn label(&self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail(_) => "fail",
-            Outcome::Ignored(_) => "ignored",
-            Outcome::Warn(_) => "warn",
-        }
-    }
-}
 
 /// Everything the trials share.
 pub struct Run {
@@ -48,8 +31,8 @@ pub struct Run {
     pub user: String,
     /// Scratch collections that may exist right now (for cleanup on Ctrl-C).
     pub live: Arc<Mutex<BTreeSet<Url>>>,
-    pub outcomes: Mutex<BTreeMap<String, (Outcome, std::time::Duration)>>,
-    pub scenario_timeout: std::time::Duration,
+    pub outcomes: Mutex<BTreeMap<String, (Outcome, Duration)>>,
+    pub scenario_timeout: Duration,
 }
 
 /// Name of the scratch calendar of scenario `index`: recognisable prefix, run id, index.
@@ -57,148 +40,346 @@ pub fn scratch_name(runid: &str, index: usize, suffix: &str) -> String {
     format!("ccf-{runid}-{index}{suffix}")
 }
 
-struct StepError {
+/// The part of a scenario a request belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Phase {
+    /// Before any step (forming the scratch URLs).
+    #[default]
+    Scenario,
+    /// Creating the scratch calendars.
+    Scratch,
+    Setup,
+    Step,
+    Teardown,
+    /// Deleting the scratch calendars.
+    Cleanup,
+    /// The generative oracle's own requests.
+    Oracle,
+}
+
+/// Where a scenario stands: the step being run.
+#[derive(Debug, Clone, Default)]
+struct At {
+    phase: Phase,
+    label: String,
+    location: Option<String>,
+    method: Option<String>,
+    path: Option<String>,
+    desc: Option<String>,
+}
+
+impl At {
+    fn step(phase: Phase, name: &str, i: usize, st: &Spanned<Step>, file: &str) -> At {
+        At {
+            phase,
+            label: format!("{name} {}", i + 1),
+            location: Some(format!("{file}:{}", st.referenced.line())),
+            method: Some(st.value.method.clone()),
+            path: Some(st.value.path.clone()),
+            desc: st.value.desc.clone(),
+        }
+    }
+
+    fn request(phase: Phase, label: &str, method: &str, path: &str) -> At {
+        At {
+            phase,
+            label: label.into(),
+            method: Some(method.into()),
+            path: Some(path.into()),
+            ..At::default()
+        }
+    }
+}
+
+/// A request that did not go as expected, before it becomes a `Failure`.
+struct Problem {
+    at: At,
     summary: String,
     diffs: Vec<Diff>,
     unified: Option<String>,
-    exchange: String,
-    /// The response matched the step's `inconclusive` condition: its reason.
-    inconclusive: Option<String>,
+    exchange: Option<String>,
+    /// Why the scenario cannot be evaluated, when the suite knows: the scope guard refused the
+    /// request, or the answer matched the step's `inconclusive.when`.
+    cause: Option<String>,
 }
 
-impl Run {
-    fn record(&self, name: &str, o: Outcome, took: std::time::Duration) {
-        self.outcomes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string(), (o, took));
+impl Problem {
+    fn new(at: At, summary: impl Into<String>) -> Problem {
+        Problem {
+            at,
+            summary: summary.into(),
+            diffs: Vec::new(),
+            unified: None,
+            exchange: None,
+            cause: None,
+        }
     }
 
+    /// The first difference, or the summary.
+    fn first(&self) -> String {
+        self.diffs
+            .first()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| self.summary.clone())
+    }
+
+    /// Whether this problem, the first of its scenario, makes the scenario inconclusive: the
+    /// suite could not get to (or past) the steps that check the requirement.
+    fn is_inconclusive(&self) -> bool {
+        self.cause.is_some() || !matches!(self.at.phase, Phase::Step | Phase::Oracle)
+    }
+
+    /// Why the scenario cannot be evaluated, for an inconclusive outcome.
+    fn cause(&self) -> String {
+        if let Some(c) = &self.cause {
+            return c.clone();
+        }
+        let label = &self.at.label;
+        match self.at.phase {
+            Phase::Scratch => format!(
+                "the scratch calendar could not be created: {}",
+                self.first()
+            ),
+            Phase::Setup => format!(
+                "{label} did not succeed, so the situation under test could not be set up: {}",
+                self.first()
+            ),
+            Phase::Teardown => format!(
+                "the steps passed, but {label} did not succeed: {}",
+                self.first()
+            ),
+            Phase::Cleanup => format!(
+                "the steps passed, but the scratch calendar could not be deleted: {}",
+                self.first()
+            ),
+            Phase::Scenario | Phase::Step | Phase::Oracle => self.first(),
+        }
+    }
+}
+
+/// What the steps of one scenario have set and captured so far.
+struct State {
+    vars: BTreeMap<String, String>,
+    captured: BTreeMap<String, Option<String>>,
+    scope: Scope,
+    cal: Url,
+    /// The step in progress, for a timeout or a panic.
+    progress: Arc<Mutex<At>>,
+}
+
+/// The first problem of setup and steps, and the problems of the teardown.
+type Trace = (Option<Problem>, Vec<Problem>);
+
+impl Run {
     /// Run one scenario to its outcome and record it.
     pub async fn run(self: &Arc<Self>, sc: &Loaded, index: usize) -> Outcome {
         let started = std::time::Instant::now();
         let o = self.run_inner(sc, index).await;
-        self.record(&sc.trial_name(), o.clone(), started.elapsed());
+        self.outcomes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(sc.trial_name(), (o.clone(), started.elapsed()));
         o
     }
 
-    async fn run_inner(self: &Arc<Self>, sc: &Loaded, index: usize) -> Outcome {
-        let s = &sc.scenario;
+    /// Why a scenario is not run on this server, if it is not.
+    fn not_applicable(&self, s: &Scenario) -> Option<String> {
         if self.read_only && !s.read_only {
-            return Outcome::Ignored("--read-only: this scenario writes".into());
+            return Some("--read-only: this scenario writes".into());
         }
-        let missing: Vec<&String> = s
+        let missing: Vec<&str> = s
             .required_features()
             .filter(|r| !self.disc.features.contains(*r))
+            .map(String::as_str)
             .collect();
         if !missing.is_empty() {
-            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-            return Outcome::Ignored(format!("server does not advertise {}", names.join(", ")));
+            return Some(format!("server does not advertise {}", missing.join(", ")));
         }
         let uses_mk = s.scratch.calendar == ScratchMode::Mkcalendar
             || s.scratch.calendar2 == ScratchMode::Mkcalendar;
         if uses_mk && !self.disc.features.contains("create-calendar") {
-            return Outcome::Ignored(
-                "server cannot create scratch calendars (MKCALENDAR probe failed)".into(),
-            );
+            return Some("server cannot create scratch calendars (MKCALENDAR probe failed)".into());
         }
-        let home = &self.disc.home;
-        let cal = match home.join(&format!("{}/", scratch_name(&self.runid, index, ""))) {
-            Ok(u) => u,
-            Err(e) => return Outcome::Fail(format!("cannot form the scratch URL: {e}")),
-        };
-        let cal2 = match home.join(&format!("{}/", scratch_name(&self.runid, index, "b"))) {
-            Ok(u) => u,
-            Err(e) => return Outcome::Fail(format!("cannot form the scratch URL: {e}")),
-        };
-        let mut vars = BTreeMap::new();
-        vars.insert("calendar".to_string(), cal.path().to_string());
-        vars.insert("calendar2".to_string(), cal2.path().to_string());
-        vars.insert("home".to_string(), home.path().to_string());
-        vars.insert(
-            "principal".to_string(),
+        None
+    }
+
+    async fn run_inner(self: &Arc<Self>, sc: &Loaded, index: usize) -> Outcome {
+        let s = &sc.scenario;
+        if let Some(why) = self.not_applicable(s) {
+            return Outcome::Ignored(why);
+        }
+        let join = |suffix: &str| {
             self.disc
-                .principal
-                .as_ref()
-                .map(|p| p.path().to_string())
-                .unwrap_or_default(),
-        );
-        vars.insert(
-            "uid".to_string(),
-            format!("{}-uid", scratch_name(&self.runid, index, "")),
-        );
-        vars.insert("user".to_string(), self.user.clone());
-        vars.insert(
-            "origin".to_string(),
-            self.disc.origin.as_str().trim_end_matches('/').to_string(),
-        );
-        vars.insert("runid".to_string(), self.runid.clone());
-        let mut scratch: Vec<Url> = Vec::new();
-        for (mode, u) in [(s.scratch.calendar, &cal), (s.scratch.calendar2, &cal2)] {
-            if mode != ScratchMode::None {
-                scratch.push(u.clone());
+                .home
+                .join(&format!("{}/", scratch_name(&self.runid, index, suffix)))
+        };
+        let (cal, cal2) = match (join(""), join("b")) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(e), _) | (_, Err(e)) => {
+                let p = Problem::new(At::default(), format!("cannot form the scratch URL: {e}"));
+                return self.verdict(sc, Some(p), Vec::new(), &BTreeMap::new());
             }
-        }
+        };
+        let vars = self.vars(index, &cal, &cal2);
+        let scratch: Vec<Url> = [(s.scratch.calendar, &cal), (s.scratch.calendar2, &cal2)]
+            .into_iter()
+            .filter(|(mode, _)| *mode != ScratchMode::None)
+            .map(|(_, u)| u.clone())
+            .collect();
         let scope = Scope::new(&scratch.iter().collect::<Vec<_>>());
-        {
-            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            live.extend(scratch.iter().cloned());
+        self.live_set().extend(scratch.iter().cloned());
+        let state = State {
+            vars: vars.clone(),
+            captured: BTreeMap::new(),
+            scope: scope.clone(),
+            cal,
+            progress: Arc::default(),
+        };
+        let (main, mut after) = self.run_body(sc, state, cal2).await;
+        after.extend(self.cleanup(&scratch, &scope).await);
+        let mut live = self.live_set();
+        for u in &scratch {
+            live.remove(u);
         }
-        // The body runs as its own task so that a panic still reaches the cleanup below.
+        drop(live);
+        self.verdict(sc, main, after, &vars)
+    }
+
+    fn live_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<Url>> {
+        self.live.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The variables of scenario `index`.
+    fn vars(&self, index: usize, cal: &Url, cal2: &Url) -> BTreeMap<String, String> {
+        let principal = self.disc.principal.as_ref().map(|p| p.path().to_string());
+        [
+            ("calendar", cal.path().to_string()),
+            ("calendar2", cal2.path().to_string()),
+            ("home", self.disc.home.path().to_string()),
+            ("principal", principal.unwrap_or_default()),
+            (
+                "uid",
+                format!("{}-uid", scratch_name(&self.runid, index, "")),
+            ),
+            ("user", self.user.clone()),
+            (
+                "origin",
+                self.disc.origin.as_str().trim_end_matches('/').to_string(),
+            ),
+            ("runid", self.runid.clone()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// Run the body as its own task, so that a panic or the per-scenario timeout still
+    /// reaches the cleanup; both are blamed on the step in progress.
+    async fn run_body(self: &Arc<Self>, sc: &Loaded, state: State, cal2: Url) -> Trace {
         let me = Arc::clone(self);
         let sc2 = sc.clone();
-        let scope2 = scope.clone();
-        let (c1, c2) = (cal.clone(), cal2.clone());
-        let mut body = tokio::spawn(async move { me.body(&sc2, vars, scope2, c1, c2).await });
-        let result = match tokio::time::timeout(self.scenario_timeout, &mut body).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(join)) => Err(format!("the scenario panicked: {join}")),
+        let progress = Arc::clone(&state.progress);
+        let mut body = tokio::spawn(async move { me.body(&sc2, state, cal2).await });
+        let summary = match tokio::time::timeout(self.scenario_timeout, &mut body).await {
+            Ok(Ok(trace)) => return trace,
+            Ok(Err(join)) => format!("the scenario panicked: {join}"),
             Err(_) => {
                 // Stop the body before the cleanup: nothing may be sent after the DELETE.
                 body.abort();
                 let _ = body.await;
-                Err(format!(
+                format!(
                     "the scenario did not finish within {:?} (per-scenario timeout)",
                     self.scenario_timeout
-                ))
+                )
             }
         };
-        let cleanup = self.cleanup(&scratch, &scope).await;
-        {
-            let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
-            for u in &scratch {
-                live.remove(u);
-            }
-        }
-        let result = match (result, cleanup) {
-            (Ok(None), Ok(())) => return Outcome::Pass,
-            (Ok(Some(why)), Ok(())) => return Outcome::Ignored(why),
-            (Ok(_), Err(c)) => c,
-            (Err(e), Ok(())) => e,
-            (Err(e), Err(c)) => format!("{e}\n{c}"),
-        };
-        let mut msg = format!(
-            "{} [{}]: {}\n  requirement: {}\n",
-            s.spec.join(", "),
-            s.level,
-            s.desc,
-            s.requirement.trim()
-        );
-        msg.push_str(&result);
-        let msg = self.client.redact(&msg);
-        if s.level != Level::Must && !self.strict {
-            Outcome::Warn(msg)
+        let at = progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let p = Problem::new(at, summary);
+        if matches!(p.at.phase, Phase::Teardown) {
+            (None, vec![p])
         } else {
-            Outcome::Fail(msg)
+            (Some(p), Vec::new())
         }
     }
 
-    async fn cleanup(&self, scratch: &[Url], scope: &Scope) -> Result<(), String> {
-        let mut errs = String::new();
+    /// Decide the outcome from the first problem (of setup and steps) and the problems after it.
+    fn verdict(
+        &self,
+        sc: &Loaded,
+        main: Option<Problem>,
+        after: Vec<Problem>,
+        vars: &BTreeMap<String, String>,
+    ) -> Outcome {
+        let mut rest = after.into_iter();
+        let Some(first) = main.or_else(|| rest.next()) else {
+            return Outcome::Pass;
+        };
+        let inconclusive = first.is_inconclusive();
+        let cause = inconclusive.then(|| first.cause());
+        let also: Vec<String> = rest
+            .map(|p| format!("{}: {}", p.at.label, p.first()))
+            .collect();
+        let f = self.failure(sc, first, cause, also, vars);
+        let s = &sc.scenario;
+        if inconclusive {
+            Outcome::Inconclusive(f)
+        } else if s.level != Level::Must && !self.strict {
+            Outcome::Warn(f)
+        } else {
+            Outcome::Fail(f)
+        }
+    }
+
+    /// The typed failure: hrefs in paths and diffs written back with their variables (stable
+    /// from run to run), and everything redacted.
+    fn failure(
+        &self,
+        sc: &Loaded,
+        p: Problem,
+        cause: Option<String>,
+        also: Vec<String>,
+        vars: &BTreeMap<String, String>,
+    ) -> Failure {
+        let red = |t: &str| self.client.redact(t);
+        let s = &sc.scenario;
+        Failure {
+            step: p.at.label,
+            location: p.at.location,
+            method: p.at.method,
+            path: p.at.path,
+            desc: p.at.desc,
+            summary: red(&p.summary),
+            cause: cause.map(|c| red(&stable(&c, vars))),
+            diffs: p
+                .diffs
+                .into_iter()
+                .map(|d| Diff {
+                    path: stable(&d.path, vars),
+                    expected: red(&d.expected),
+                    got: red(&d.got),
+                })
+                .collect(),
+            unified: p.unified.map(|u| red(&stable(&u, vars))),
+            exchange: p.exchange.map(|x| red(&x)),
+            also: also.iter().map(|a| red(&stable(a, vars))).collect(),
+            spec: s.spec.clone(),
+            requirement: s.requirement.clone(),
+            level: s.level,
+            about: s.desc.clone(),
+        }
+    }
+
+    async fn cleanup(&self, scratch: &[Url], scope: &Scope) -> Vec<Problem> {
+        let mut problems = Vec::new();
         for u in scratch {
+            let at = At::request(Phase::Cleanup, "cleanup", "DELETE", u.path());
             let req = Request::new("DELETE", u.clone());
             if let Err(e) = scope.check(&self.disc.origin, &req) {
-                let _ = writeln!(errs, "cleanup: {e}");
+                let mut p = Problem::new(at, e.clone());
+                p.cause = Some(format!(
+                    "the suite refused to delete its scratch calendar: {e}"
+                ));
+                problems.push(p);
                 continue;
             }
             let mut sent = self.client.send(&req).await;
@@ -211,146 +392,132 @@ impl Run {
             match sent {
                 Ok(r) if (200..300).contains(&r.status) || r.status == 404 => {}
                 Ok(r) => {
-                    let _ = writeln!(errs, "cleanup: DELETE {u} answered {}: the scratch collection may be left behind", r.status);
+                    let mut p = Problem::new(
+                        at,
+                        format!(
+                            "DELETE {u} answered {}: the scratch collection may be left behind",
+                            r.status
+                        ),
+                    );
+                    p.exchange = Some(http::dump(&self.client, &req, Some(&r), 2000));
+                    problems.push(p);
                 }
-                Err(e) => {
-                    let _ = writeln!(errs, "cleanup: DELETE {u} failed: {e}");
-                }
+                Err(e) => problems.push(Problem::new(at, format!("DELETE {u} failed: {e}"))),
             }
         }
-        if errs.is_empty() {
-            Ok(())
-        } else {
-            Err(errs)
-        }
+        problems
     }
 
-    async fn body(
-        &self,
-        sc: &Loaded,
-        mut vars: BTreeMap<String, String>,
-        scope: Scope,
-        cal: Url,
-        cal2: Url,
-    ) -> Result<Option<String>, String> {
+    async fn body(&self, sc: &Loaded, mut st: State, cal2: Url) -> Trace {
         let s = &sc.scenario;
-        for (mode, u) in [(s.scratch.calendar, &cal), (s.scratch.calendar2, &cal2)] {
+        let scratch = [
+            (s.scratch.calendar, st.cal.clone(), "{calendar}"),
+            (s.scratch.calendar2, cal2, "{calendar2}"),
+        ];
+        for (mode, u, name) in scratch {
             if mode == ScratchMode::Mkcalendar {
-                let req = Request::new("MKCALENDAR", u.clone());
-                scope.check(&self.disc.origin, &req)?;
-                let r = self
-                    .client
-                    .send(&req)
-                    .await
-                    .map_err(|e| format!("creating the scratch calendar: {e}"))?;
-                if r.status != 201 {
-                    return Err(format!(
-                        "creating the scratch calendar: MKCALENDAR {u} answered {} (expected 201)\n{}",
-                        r.status,
-                        http::dump(&self.client, &req, Some(&r), 2000)
-                    ));
+                let at = At::request(Phase::Scratch, "scratch", "MKCALENDAR", name);
+                if let Err(p) = self.make_scratch(&u, &st.scope, at).await {
+                    return (Some(p), Vec::new());
                 }
             }
         }
         if let Some(g) = &s.generative {
             let prefix = format!("{}-oracle", scratch_name(&self.runid, 0, ""));
-            let summary = crate::oracle::run_on(
+            let done = crate::oracle::run_on(
                 &self.client,
                 &self.disc.origin,
-                &cal,
-                &scope,
+                &st.cal,
+                &st.scope,
                 g.seed,
                 &prefix,
                 g.base,
             )
-            .await?;
-            eprintln!("{}: {summary}", sc.trial_name());
-            return Ok(None);
-        }
-        let mut captured: BTreeMap<String, Option<String>> = BTreeMap::new();
-        let phases = [
-            ("setup", &s.setup),
-            ("step", &s.steps),
-            ("teardown", &s.teardown),
-        ];
-        let mut first_err: Option<String> = None;
-        let mut inconclusive: Option<String> = None;
-        for (phase, steps) in phases {
-            if (first_err.is_some() || inconclusive.is_some()) && phase != "teardown" {
-                continue;
-            }
-            for (i, st) in steps.iter().enumerate() {
-                let line = st.referenced.line();
-                if let Err(e) = self
-                    .step(&st.value, &mut vars, &mut captured, &scope, &cal)
-                    .await
-                {
-                    let label = format!(
-                        "{phase} {} ({} {}{}) at {}:{line}",
-                        i + 1,
-                        st.value.method,
-                        if st.value.path.is_empty() {
-                            "{calendar}"
-                        } else {
-                            st.value.path.as_str()
-                        },
-                        st.value
-                            .desc
-                            .as_ref()
-                            .map(|d| format!(": {d}"))
-                            .unwrap_or_default(),
-                        sc.file.display()
-                    );
-                    match &e.inconclusive {
-                        Some(why) if first_err.is_none() && inconclusive.is_none() => {
-                            inconclusive =
-                                Some(format!("inconclusive: {why} ({label}: {})", e.summary));
-                        }
-                        _ => {
-                            if first_err.is_none() {
-                                first_err = Some(render_error(&label, &e));
-                            }
-                        }
-                    }
-                    break;
+            .await;
+            return match done {
+                Ok(summary) => {
+                    eprintln!("{}: {summary}", sc.trial_name());
+                    (None, Vec::new())
                 }
+                Err(e) => (
+                    Some(Problem::new(
+                        At::request(Phase::Oracle, "oracle", "REPORT", "{calendar}"),
+                        e,
+                    )),
+                    Vec::new(),
+                ),
+            };
+        }
+        let file = sc.file.display().to_string();
+        let mut main = None;
+        for (phase, name, steps) in [
+            (Phase::Setup, "setup", &s.setup),
+            (Phase::Step, "step", &s.steps),
+        ] {
+            main = self.steps(phase, name, steps, &file, &mut st).await;
+            if main.is_some() {
+                break;
             }
         }
-        match first_err {
-            Some(e) => Err(e),
-            None => Ok(inconclusive),
+        let after = self
+            .steps(Phase::Teardown, "teardown", &s.teardown, &file, &mut st)
+            .await;
+        (main, after.into_iter().collect())
+    }
+
+    async fn make_scratch(&self, u: &Url, scope: &Scope, at: At) -> Result<(), Problem> {
+        let req = Request::new("MKCALENDAR", u.clone());
+        if let Err(e) = scope.check(&self.disc.origin, &req) {
+            let mut p = Problem::new(at, e.clone());
+            p.cause = Some(format!("the suite refused to send a request: {e}"));
+            return Err(p);
         }
-    }
-
-    fn url_for(&self, path: &str, cal: &Url) -> Result<Url, String> {
-        let u = if path.starts_with("http://") || path.starts_with("https://") {
-            Url::parse(path)
-        } else if path.starts_with('/') {
-            self.disc.origin.join(path)
-        } else {
-            cal.join(path)
+        let r = match self.client.send(&req).await {
+            Ok(r) => r,
+            Err(e) => return Err(Problem::new(at, format!("MKCALENDAR {u} failed: {e}"))),
         };
-        u.map_err(|e| format!("bad request path {path:?}: {e}"))
+        if r.status == 201 {
+            return Ok(());
+        }
+        let mut p = Problem::new(at, format!("MKCALENDAR {u} answered {}", r.status));
+        p.diffs.push(Diff {
+            path: "status".into(),
+            expected: "201".into(),
+            got: r.status.to_string(),
+        });
+        p.exchange = Some(http::dump(&self.client, &req, Some(&r), 2000));
+        Err(p)
     }
 
-    async fn step(
+    /// Run steps in order up to the first problem.
+    async fn steps(
+        &self,
+        phase: Phase,
+        name: &str,
+        steps: &[Spanned<Step>],
+        file: &str,
+        st: &mut State,
+    ) -> Option<Problem> {
+        for (i, step) in steps.iter().enumerate() {
+            let at = At::step(phase, name, i, step, file);
+            *st.progress.lock().unwrap_or_else(|p| p.into_inner()) = at.clone();
+            if let Err(mut p) = self.step(&step.value, st).await {
+                p.at = at;
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Build the request of a step: its URL, headers and body, variables substituted.
+    fn build_request(
         &self,
         st: &Step,
-        vars: &mut BTreeMap<String, String>,
-        captured: &mut BTreeMap<String, Option<String>>,
-        scope: &Scope,
+        vars: &BTreeMap<String, String>,
         cal: &Url,
-    ) -> Result<(), StepError> {
-        let plain = |summary: String| StepError {
-            summary,
-            diffs: Vec::new(),
-            unified: None,
-            exchange: String::new(),
-            inconclusive: None,
-        };
-        let url = self
-            .url_for(&template::render(&st.path, vars), cal)
-            .map_err(plain)?;
+    ) -> Result<Request, String> {
+        let path = template::render(&st.path, vars);
+        let url = resolve_ref(&path, cal).map_err(|e| format!("bad request path {path:?}: {e}"))?;
         let mut req = Request::new(&st.method, url);
         if let Some(d) = &st.depth {
             req = req.header("Depth", d);
@@ -358,42 +525,52 @@ impl Run {
         for (k, v) in &st.headers {
             req = req.header(k, &template::render(v, vars));
         }
-        let body = st.body_text(&self.fixtures, vars).map_err(plain)?;
-        if let Some(b) = body {
-            if req.get_header("Content-Type").is_none() {
-                let t = b.trim_start();
-                let ct = if t.starts_with("BEGIN:VCALENDAR") {
-                    "text/calendar; charset=utf-8"
-                } else if t.starts_with('<') {
-                    "application/xml; charset=utf-8"
-                } else {
-                    "text/plain; charset=utf-8"
-                };
-                req = req.header("Content-Type", ct);
-            }
-            // iCalendar requires CRLF line endings (RFC 5545 §3.1).
-            let b = if b.trim_start().starts_with("BEGIN:VCALENDAR") && !b.contains("\r\n") {
-                b.replace('\n', "\r\n")
+        let Some(body) = st.body_text(&self.fixtures, vars)? else {
+            return Ok(req);
+        };
+        let is_ical = body.trim_start().starts_with("BEGIN:VCALENDAR");
+        if req.get_header("Content-Type").is_none() {
+            let ct = if is_ical {
+                "text/calendar; charset=utf-8"
+            } else if body.trim_start().starts_with('<') {
+                "application/xml; charset=utf-8"
             } else {
-                b
+                "text/plain; charset=utf-8"
             };
-            req.body = Some(b.into_bytes());
+            req = req.header("Content-Type", ct);
         }
-        scope.check(&self.disc.origin, &req).map_err(plain)?;
+        // iCalendar requires CRLF line endings (RFC 5545 §3.1).
+        let body = if is_ical && !body.contains("\r\n") {
+            body.replace('\n', "\r\n")
+        } else {
+            body
+        };
+        req.body = Some(body.into_bytes());
+        Ok(req)
+    }
+
+    /// Send one step's request and judge the answer: expectation, captures, transitions.
+    async fn step(&self, st: &Step, state: &mut State) -> Result<(), Problem> {
+        let plain = |summary: String| Problem::new(At::default(), summary);
+        let req = self
+            .build_request(st, &state.vars, &state.cal)
+            .map_err(plain)?;
+        if let Err(e) = state.scope.check(&self.disc.origin, &req) {
+            let mut p = plain(e.clone());
+            p.cause = Some(format!("the suite refused to send a request: {e}"));
+            return Err(p);
+        }
         let resp = match self.client.send(&req).await {
             Ok(r) => r,
             Err(e) => {
-                return Err(StepError {
-                    summary: e.0,
-                    diffs: Vec::new(),
-                    unified: None,
-                    exchange: http::dump(&self.client, &req, None, 4000),
-                    inconclusive: None,
-                })
+                let mut p = plain(e.0);
+                p.exchange = Some(http::dump(&self.client, &req, None, 4000));
+                return Err(p);
             }
         };
+        let exchange = || Some(http::dump(&self.client, &req, Some(&resp), 8000));
         let ctx = Ctx {
-            vars,
+            vars: &state.vars,
             fixtures: &self.fixtures,
         };
         // The body is parsed as a multistatus at most once per step, for expectations and captures.
@@ -401,313 +578,159 @@ impl Run {
         let parsed = || {
             ms.get_or_init(|| xml::parse(&resp.body).and_then(|r| Multistatus::from_element(&r)))
         };
-        let (diffs, unified) = evaluate(st, &resp, &ctx, &parsed);
-        let fail = |summary: String, diffs: Vec<Diff>, unified: Option<String>| StepError {
-            summary,
-            diffs,
-            unified,
-            exchange: http::dump(&self.client, &req, Some(&resp), 8000),
-            inconclusive: None,
-        };
+        let (diffs, unified) = evaluate::evaluate(&st.expect, &resp, &ctx, &parsed);
         if !diffs.is_empty() {
-            let mut e = fail(
-                "the response differs from the expectation".into(),
-                diffs,
-                unified,
-            );
+            let mut p = plain("the response differs from the expectation".into());
+            p.diffs = diffs;
+            p.unified = unified;
+            p.exchange = exchange();
             if let Some(inc) = &st.inconclusive {
-                if evaluate_expect(&inc.when, &resp, &ctx, &parsed)
+                if evaluate::evaluate(&inc.when, &resp, &ctx, &parsed)
                     .0
                     .is_empty()
                 {
-                    e.summary = format!("answered {}", resp.status);
-                    e.inconclusive = Some(template::render(&inc.because, ctx.vars));
+                    p.cause = Some(template::render(&inc.because, ctx.vars));
                 }
             }
-            return Err(e);
+            return Err(p);
         }
-        for (name, c) in &st.capture {
-            match capture(c, &resp, &ctx, &parsed) {
-                Ok(v) => {
-                    if v.is_none() {
-                        return Err(fail(
-                            format!("capture {name:?}: the value is missing from the response"),
-                            Vec::new(),
-                            None,
-                        ));
-                    }
-                    captured.insert(name.clone(), v);
-                }
-                Err(e) => return Err(fail(format!("capture {name:?}: {e}"), Vec::new(), None)),
-            }
-        }
-        for (n, v) in captured.iter() {
+        let captured = capture_all(st, &resp, &ctx, &parsed).map_err(|summary| Problem {
+            exchange: exchange(),
+            ..plain(summary)
+        })?;
+        state.captured.extend(captured);
+        for (n, v) in &state.captured {
             if let Some(v) = v {
-                vars.insert(n.clone(), v.clone());
+                state.vars.insert(n.clone(), v.clone());
             }
         }
-        let tdiffs = transitions(&st.check, captured);
+        let tdiffs = evaluate::transitions(&st.check, &state.captured);
         if !tdiffs.is_empty() {
-            return Err(fail(
-                "a captured value did not make the expected transition".into(),
-                tdiffs,
-                None,
-            ));
+            let mut p = plain("a captured value did not make the expected transition".into());
+            p.diffs = tdiffs;
+            p.exchange = exchange();
+            return Err(p);
         }
         Ok(())
     }
 }
 
-/// Compare a response with a step's expectation, or failing that with its alternatives.
-/// The response body as a multistatus, parsed on first use.
-type ParsedMs<'a> = dyn Fn() -> &'a Result<Multistatus, String> + 'a;
-
-pub fn evaluate<'a>(
+/// The values a step captures, or what is wrong with one of them.
+fn capture_all<'a>(
     st: &Step,
-    resp: &Response,
-    ctx: &Ctx,
-    ms: &ParsedMs<'a>,
-) -> (Vec<Diff>, Option<String>) {
-    evaluate_expect(&st.expect, resp, ctx, ms)
-}
-
-/// Compare a response with an expectation, or failing that with its alternatives.
-pub fn evaluate_expect<'a>(
-    expect: &crate::scenario::Expect,
-    resp: &Response,
-    ctx: &Ctx,
-    ms: &ParsedMs<'a>,
-) -> (Vec<Diff>, Option<String>) {
-    let (mut diffs, unified) = evaluate_one(expect, resp, ctx, ms);
-    let mut alt = expect.or.as_deref();
-    let mut n = 1;
-    while let (false, Some(a)) = (diffs.is_empty(), alt) {
-        let (d, _) = evaluate_one(a, resp, ctx, ms);
-        if d.is_empty() {
-            return (Vec::new(), None);
-        }
-        diffs.extend(d.into_iter().map(|x| Diff {
-            path: format!("(alternative {n}) {}", x.path),
-            ..x
-        }));
-        alt = a.or.as_deref();
-        n += 1;
-    }
-    (diffs, unified)
-}
-
-fn evaluate_one<'a>(
-    e: &crate::scenario::Expect,
-    resp: &Response,
+    resp: &http::Response,
     ctx: &Ctx,
     parsed: &ParsedMs<'a>,
-) -> (Vec<Diff>, Option<String>) {
-    let mut diffs = Vec::new();
-    let mut unified = None;
-    let default = crate::scenario::StatusSpec::Class("2xx".into());
-    let want = e.status.as_ref().unwrap_or(&default);
-    if !want.matches(resp.status) {
-        diffs.push(Diff {
-            path: "status".into(),
-            expected: want.to_string(),
-            got: resp.status.to_string(),
-        });
-    }
-    for (h, m) in &e.headers {
-        // A field sent on several lines is one comma-separated list (RFC 9110 §5.3).
-        let all = resp.header_all(h);
-        let joined = (!all.is_empty()).then(|| all.join(", "));
-        let actual = joined.as_deref().map(matching::Actual::Text);
-        matching::match_value(&format!("header[{h}]"), m, actual, ctx, &mut diffs);
-    }
-    if let Some(cond) = &e.error {
-        let want = QName::parse(cond).unwrap_or_else(|_| QName::new("", cond));
-        let got = if resp.body.is_empty() {
-            Err("(empty body)".to_string())
-        } else {
-            xml::parse(&resp.body).map(|r| xml::error_conditions(&r))
-        };
-        match got {
-            Ok(c) if c.contains(&want) => {}
-            Ok(c) => diffs.push(Diff {
-                path: "DAV:error".into(),
-                expected: format!("<D:error><{want}/></D:error> (precondition)"),
-                got: if c.is_empty() {
-                    "a body without a DAV:error element".into()
-                } else {
-                    format!(
-                        "<D:error> with {}",
-                        c.iter()
-                            .map(|q| format!("<{q}/>"))
-                            .collect::<Vec<_>>()
-                            .join("")
-                    )
-                },
-            }),
-            Err(err) => diffs.push(Diff {
-                path: "DAV:error".into(),
-                expected: format!("<D:error><{want}/></D:error> (precondition)"),
-                got: err,
-            }),
+) -> Result<Vec<(String, Option<String>)>, String> {
+    let mut out = Vec::new();
+    for (name, c) in &st.capture {
+        let v = evaluate::capture(c, resp, ctx, parsed)
+            .map_err(|e| format!("capture {name:?}: {e}"))?;
+        if v.is_none() {
+            return Err(format!(
+                "capture {name:?}: the value is missing from the response"
+            ));
         }
+        out.push((name.clone(), v));
     }
-    if let Some(m) = &e.multistatus {
-        match parsed() {
-            Ok(ms) => {
-                let before = diffs.len();
-                let canon = matching::match_multistatus(m, ms, ctx, &mut diffs);
-                if diffs.len() > before {
-                    unified = Some(matching::unified(
-                        &canon,
-                        &matching::canonical_multistatus(ms),
-                    ));
-                }
-            }
-            Err(err) => diffs.push(Diff {
-                path: "multistatus".into(),
-                expected: "a DAV:multistatus body".into(),
-                got: err.clone(),
-            }),
-        }
-    }
-    if let Some(ic) = &e.calendar {
-        match resp.text() {
-            Ok(t) => {
-                let before = diffs.len();
-                if let Some((a, b)) = matching::match_ical("", ic, t, ctx, &mut diffs) {
-                    if diffs.len() > before {
-                        unified = Some(matching::unified(&a, &b));
-                    }
-                }
-            }
-            Err(err) => diffs.push(Diff {
-                path: "VCALENDAR".into(),
-                expected: "iCalendar text".into(),
-                got: err,
-            }),
-        }
-    }
-    (diffs, unified)
+    Ok(out)
 }
 
-fn capture<'a>(
-    c: &Capture,
-    resp: &Response,
-    ctx: &Ctx,
-    parsed: &ParsedMs<'a>,
-) -> Result<Option<String>, String> {
-    let (prop, href, response_href) = match c {
-        Capture::Header(h) => return Ok(resp.header(h).map(str::to_string)),
-        Capture::Ical(spec) => return capture_ical(spec, resp),
-        Capture::SyncToken => {
-            return Ok(parsed().as_ref().map_err(Clone::clone)?.sync_token.clone())
+/// Write values that differ from run to run back as their variables, so that a path like
+/// `response[href=/u/ccf-1a2b3c4d-7/a.ics]` reads `response[href={calendar}a.ics]` in every
+/// run (baselines compare these paths): the scratch calendars, uid, home, principal, run id,
+/// and dates (`{today+1d}`).
+pub fn stable(text: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut pairs: Vec<(&str, &str)> = ["calendar2", "calendar", "uid", "home", "principal"]
+        .into_iter()
+        .filter_map(|k| vars.get(k).map(|v| (k, v.as_str())))
+        .filter(|(_, v)| v.len() > 1)
+        .collect();
+    // Longest first, so that {calendar} wins over the {home} it is inside.
+    pairs.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    let mut out = text.to_string();
+    for (name, v) in pairs {
+        out = out.replace(v, &format!("{{{name}}}"));
+        let bare = v.trim_end_matches('/');
+        if bare.len() > 1 && bare.len() < v.len() {
+            out = replace_bounded(&out, bare, &format!("{{{name}}}"));
         }
-        Capture::Prop {
-            prop,
-            href,
-            response_href,
-        } => (Some(prop), href, *response_href),
-        Capture::ResponseHref { href } => (None, href, true),
+    }
+    if let Some(r) = vars.get("runid").filter(|r| !r.is_empty()) {
+        out = out.replace(r.as_str(), "{runid}");
+    }
+    relative_dates(&out)
+}
+
+/// Replace `needle` where it is not followed by more of a path segment.
+fn replace_bounded(s: &str, needle: &str, with: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find(needle) {
+        let after = &rest[i + needle.len()..];
+        let cont = after
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphanumeric() || "-_.~%".contains(c));
+        out.push_str(&rest[..i]);
+        out.push_str(if cont { needle } else { with });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `YYYYMMDD` dates near today written as `{today}`, `{today+3d}`, `{today-1d}`.
+fn relative_dates(s: &str) -> String {
+    let Ok(re) = regex::Regex::new(r"[0-9]{8,}") else {
+        return s.to_string();
     };
-    let ms = parsed().as_ref().map_err(Clone::clone)?;
-    let want_href = href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
-    let candidates = ms
-        .responses
-        .iter()
-        .filter(|r| want_href.as_ref().is_none_or(|h| &r.href == h));
-    match prop {
-        Some(p) => {
-            let q = QName::parse(p)?;
-            for r in candidates {
-                if let Some((200, el)) = r.prop(&q) {
-                    return Ok(Some(if response_href {
-                        r.raw_href.clone()
-                    } else {
-                        el.deep_text()
-                    }));
-                }
-            }
-            Ok(None)
+    let today = chrono::Utc::now().date_naive();
+    re.replace_all(s, |c: &regex::Captures| {
+        let m = &c[0];
+        let date = chrono::NaiveDate::parse_from_str(m, "%Y%m%d").ok();
+        match date
+            .filter(|_| m.len() == 8)
+            .map(|d| (d - today).num_days())
+        {
+            Some(0) => "{today}".to_string(),
+            Some(n) if n.abs() <= 3660 => format!("{{today{n:+}d}}"),
+            _ => m.to_string(),
         }
-        None => Ok(candidates.map(|r| r.raw_href.clone()).next()),
-    }
+    })
+    .into_owned()
 }
 
-/// `VEVENT.UID`: the first value of that property in a component of that type.
-fn capture_ical(spec: &str, resp: &Response) -> Result<Option<String>, String> {
-    let (kind, prop) = spec
-        .split_once('.')
-        .ok_or("ical capture is written COMPONENT.PROPERTY")?;
-    let cal = crate::ical::parse(resp.text()?)?;
-    let mut all = Vec::new();
-    cal.find_all(kind, &mut all);
-    Ok(all
-        .iter()
-        .find_map(|c| c.prop_value(prop))
-        .map(str::to_string))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn transitions(checks: &[Transition], captured: &BTreeMap<String, Option<String>>) -> Vec<Diff> {
-    let mut diffs = Vec::new();
-    let show = |n: &str| -> String {
-        match captured.get(n) {
-            Some(Some(v)) => format!("{n}={v:?}"),
-            _ => format!("{n}=(absent)"),
-        }
-    };
-    for t in checks {
-        if let Transition::Unchanged(names) = t {
-            let what = "unchanged";
-            let first = captured.get(&names[0]).cloned().flatten();
-            for n in &names[1..] {
-                let v = captured.get(n).cloned().flatten();
-                if v != first || v.is_none() {
-                    diffs.push(Diff {
-                        path: format!("{what}({})", names.join(", ")),
-                        expected: format!("{} == {}", names[0], n),
-                        got: format!("{} vs {}", show(&names[0]), show(n)),
-                    });
-                }
-            }
-        }
-        if let Transition::Changed(names) = t {
-            for w in names.windows(2) {
-                let (a, b) = (
-                    captured.get(&w[0]).cloned().flatten(),
-                    captured.get(&w[1]).cloned().flatten(),
-                );
-                if a.is_none() || b.is_none() || a == b {
-                    diffs.push(Diff {
-                        path: format!("changed({})", names.join(", ")),
-                        expected: format!("{} != {}", w[0], w[1]),
-                        got: format!("{} vs {}", show(&w[0]), show(&w[1])),
-                    });
-                }
-            }
-        }
+    #[test]
+    fn stable_paths_hide_the_run() {
+        let mut v = BTreeMap::new();
+        v.insert("home".to_string(), "/dav/u1/".to_string());
+        v.insert("principal".to_string(), "/dav/u1/".to_string());
+        v.insert(
+            "calendar".to_string(),
+            "/dav/u1/ccf-1a2b3c4d-7/".to_string(),
+        );
+        v.insert(
+            "calendar2".to_string(),
+            "/dav/u1/ccf-1a2b3c4d-7b/".to_string(),
+        );
+        v.insert("uid".to_string(), "ccf-1a2b3c4d-7-uid".to_string());
+        v.insert("runid".to_string(), "1a2b3c4d".to_string());
+        let p = "response[href=/dav/u1/ccf-1a2b3c4d-7]/x response[href=/dav/u1/ccf-1a2b3c4d-7/a.ics] response[href=/dav/u1/ccf-1a2b3c4d-7b] VEVENT[uid=ccf-1a2b3c4d-7-uid-a] /dav/u1/other";
+        assert_eq!(
+            stable(p, &v),
+            "response[href={calendar}]/x response[href={calendar}a.ics] response[href={calendar2}] VEVENT[uid={uid}-a] {home}other"
+        );
+        let tomorrow = (chrono::Utc::now().date_naive() + chrono::Days::new(1))
+            .format("%Y%m%d")
+            .to_string();
+        assert_eq!(
+            stable(&format!("rid={tomorrow}T100000Z 123456789"), &v),
+            "rid={today+1d}T100000Z 123456789"
+        );
     }
-    diffs
-}
-
-fn render_error(label: &str, e: &StepError) -> String {
-    let mut s = format!("{label}: {}\n", e.summary);
-    if !e.diffs.is_empty() {
-        s.push_str("  differences:\n");
-        for d in &e.diffs {
-            let _ = writeln!(s, "    - {d}");
-        }
-    }
-    if let Some(u) = &e.unified {
-        s.push_str("  diff (canonical forms):\n");
-        for l in u.lines() {
-            let _ = writeln!(s, "    {l}");
-        }
-    }
-    if !e.exchange.is_empty() {
-        s.push_str("  exchange:\n");
-        for l in e.exchange.lines() {
-            let _ = writeln!(s, "    {l}");
-        }
-    }
-    s
 }

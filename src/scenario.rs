@@ -23,7 +23,7 @@ pub struct ScenarioFile {
 }
 
 /// The requirement level of the sentence a scenario checks (RFC 2119).
-#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Deserialize, serde::Serialize, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Level {
     #[default]
     #[serde(rename = "MUST")]

@@ -187,7 +187,7 @@ fn run_suite(cfg: &Config, url: &str, tag: &str, scenarios: &Path, fixtures: &Pa
     r.outcomes = parsed
         .scenarios
         .into_iter()
-        .map(|s| (s.name, s.outcome))
+        .map(|s| (s.name, s.outcome.to_string()))
         .collect();
     r
 }

@@ -109,7 +109,7 @@ fn check_baseline(lib: &mut Library, path: &Path) -> Vec<String> {
     };
     let mut errs = Vec::new();
     for (name, e) in &b.expect {
-        if !matches!(e.outcome, Expected::Fail | Expected::Flaky) {
+        if !matches!(e.outcome, Expected::FAIL | Expected::Flaky) {
             continue;
         }
         let at = format!("{} {name}", path.display());

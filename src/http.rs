@@ -1,6 +1,8 @@
 //! HTTP client: one pooled reqwest client with Basic, Digest (RFC 7616: MD5, SHA-256,
-//! SHA-512-256, `-sess`, qop=auth; schemes in `http/auth.rs`) or Bearer authentication, a response-size cap, per-request timeouts, no automatic redirects, the scope
-//! guard that refuses writes outside the run's scratch collections, and credential redaction.
+//! SHA-512-256, `-sess`, qop=auth; the schemes are in `http/auth.rs`) or Bearer
+//! authentication, a response-size cap, per-request timeouts, no automatic redirects, and the
+//! bookkeeping of collections it created. The scope guard is `http/scope.rs`; keeping
+//! credentials out of output is `http/redact.rs`.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeSet;
@@ -11,8 +13,12 @@ use std::time::Duration;
 use url::Url;
 
 mod auth;
+mod redact;
+mod scope;
 pub use auth::base64;
 use auth::DigestChallenge;
+pub use redact::dump;
+pub use scope::Scope;
 
 /// `scheme://host:port/` of a URL.
 fn origin_of(u: &Url) -> Url {
@@ -143,128 +149,11 @@ impl Response {
     }
 }
 
-/// Writes are refused unless they target one of these collection paths (or below them).
-#[derive(Debug, Clone, Default)]
-pub struct Scope {
-    /// Decoded paths with a trailing slash.
-    allowed: Vec<String>,
-}
-
-const WRITE_METHODS: &[&str] = &[
-    "PUT",
-    "DELETE",
-    "MKCALENDAR",
-    "MKCOL",
-    "PROPPATCH",
-    "MOVE",
-    "COPY",
-    "POST",
-    "LOCK",
-    "UNLOCK",
-    "ACL",
-];
-
-impl Scope {
-    pub fn new(collections: &[&Url]) -> Scope {
-        Scope {
-            allowed: collections
-                .iter()
-                .filter_map(|u| decoded_path(u.path()).ok())
-                .map(|p| if p.ends_with('/') { p } else { format!("{p}/") })
-                .collect(),
-        }
-    }
-
-    /// Refuse a request to another origin than the server under test (whatever its method:
-    /// credentials must never travel elsewhere), and a writing request whose target (or
-    /// Destination) is outside the scope. A read carrying a method-override header that names
-    /// a writing method (`X-HTTP-Method-Override: DELETE`) counts as that write.
-    pub fn check(&self, origin: &Url, req: &Request) -> Result<(), String> {
-        if !same_origin(&req.url, origin) {
-            return Err(format!(
-                "scope guard refused {} {}: another origin than the server under test",
-                req.method, req.url
-            ));
-        }
-        let overridden = METHOD_OVERRIDE_HEADERS
-            .iter()
-            .filter_map(|h| req.get_header(h))
-            .any(|m| is_write_method(m.trim()));
-        if !is_write_method(&req.method) && !overridden {
-            return Ok(());
-        }
-        self.check_url(origin, &req.url, &req.method)?;
-        if let Some(d) = req.get_header("Destination") {
-            let dest = origin.join(d).map_err(|e| {
-                format!(
-                    "scope guard refused {}: bad Destination {d:?}: {e}",
-                    req.method
-                )
-            })?;
-            self.check_url(origin, &dest, "Destination of")?;
-        }
-        Ok(())
-    }
-
-    fn check_url(&self, origin: &Url, u: &Url, what: &str) -> Result<(), String> {
-        if !same_origin(u, origin) {
-            return Err(format!(
-                "scope guard refused {what} {u}: another origin than the server under test"
-            ));
-        }
-        let p =
-            decoded_path(u.path()).map_err(|e| format!("scope guard refused {what} {u}: {e}"))?;
-        let with_slash = if p.ends_with('/') {
-            p.clone()
-        } else {
-            format!("{p}/")
-        };
-        if self
-            .allowed
-            .iter()
-            .any(|a| with_slash.starts_with(a.as_str()))
-        {
-            Ok(())
-        } else {
-            Err(format!(
-                "scope guard refused {what} {}: outside this scenario's scratch collections",
-                u.path()
-            ))
-        }
-    }
-}
-
-/// Headers some servers and frameworks honour to turn a POST or GET into another method.
-const METHOD_OVERRIDE_HEADERS: &[&str] = &[
-    "X-HTTP-Method-Override",
-    "X-HTTP-Method",
-    "X-Method-Override",
-];
-
-fn is_write_method(m: &str) -> bool {
-    WRITE_METHODS.contains(&m.to_ascii_uppercase().as_str())
-}
-
 /// Same scheme, host and port (RFC 6454 origin).
-fn same_origin(a: &Url, b: &Url) -> bool {
+pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
         && a.host_str() == b.host_str()
         && a.port_or_known_default() == b.port_or_known_default()
-}
-
-/// Percent-decode a path and refuse dot segments and encoded slashes that could escape a prefix.
-fn decoded_path(path: &str) -> Result<String, String> {
-    let lower = path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") || path.contains('\\') {
-        return Err("encoded slash in path".into());
-    }
-    let d = percent_encoding::percent_decode_str(path)
-        .decode_utf8()
-        .map_err(|_| "path is not UTF-8 after decoding".to_string())?;
-    if d.split('/').any(|s| s == ".." || s == ".") {
-        return Err("dot segment in path".into());
-    }
-    Ok(d.into_owned())
 }
 
 /// Failure of one HTTP exchange, already phrased for a user.
@@ -391,36 +280,6 @@ impl Client {
 
     pub fn timeout(&self) -> Duration {
         self.cfg.timeout
-    }
-
-    /// Redact the credentials from any text the suite prints: the password as such, as Rust
-    /// and JSON escape it (`{:?}` in diffs), and the Basic credentials `user:password` in
-    /// base64 (a server may echo the Authorization header back).
-    pub fn redact(&self, text: &str) -> String {
-        let Some(p) = &self.cfg.password else {
-            return text.to_string();
-        };
-        let p = p.expose();
-        let mut forms: Vec<String> = Vec::new();
-        if let Some(u) = &self.cfg.user {
-            let b = base64(&format!("{u}:{p}"));
-            forms.push(b.trim_end_matches('=').to_string());
-            forms.push(b);
-        }
-        if p.len() >= 3 {
-            let escaped = format!("{p:?}");
-            forms.push(escaped[1..escaped.len() - 1].to_string());
-            forms.push(p.to_string());
-        }
-        // Longest first, so that a form containing another is replaced whole.
-        forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
-        let mut out = text.to_string();
-        for f in forms.iter().filter(|f| f.len() >= 3) {
-            if out.contains(f.as_str()) {
-                out = out.replace(f.as_str(), "[redacted]");
-            }
-        }
-        out
     }
 
     fn has_credentials(&self) -> bool {
@@ -558,22 +417,10 @@ impl Client {
     async fn exchange(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| HttpError(format!("invalid method {:?}", req.method)))?;
-        let mut headers = HeaderMap::new();
-        for (k, v) in &req.headers {
-            let name = HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| HttpError(format!("invalid header name {k:?}")))?;
-            let val = HeaderValue::from_str(v)
-                .map_err(|_| HttpError(format!("invalid value for header {k}")))?;
-            headers.append(name, val);
-        }
-        if let Some(a) = auth {
-            let mut v = HeaderValue::from_str(&a).map_err(|_| {
-                HttpError("credentials hold characters not allowed in a header".into())
-            })?;
-            v.set_sensitive(true);
-            headers.insert(reqwest::header::AUTHORIZATION, v);
-        }
-        let mut rb = self.inner.request(method, req.url.clone()).headers(headers);
+        let mut rb = self
+            .inner
+            .request(method, req.url.clone())
+            .headers(header_map(req, auth)?);
         if let Some(b) = &req.body {
             rb = rb.body(b.clone());
         }
@@ -637,6 +484,25 @@ impl Client {
     }
 }
 
+/// The request's headers, and the Authorization header (marked sensitive) when there is one.
+fn header_map(req: &Request, auth: Option<String>) -> Result<HeaderMap, HttpError> {
+    let mut headers = HeaderMap::new();
+    for (k, v) in &req.headers {
+        let name = HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| HttpError(format!("invalid header name {k:?}")))?;
+        let val = HeaderValue::from_str(v)
+            .map_err(|_| HttpError(format!("invalid value for header {k}")))?;
+        headers.append(name, val);
+    }
+    if let Some(a) = auth {
+        let mut v = HeaderValue::from_str(&a)
+            .map_err(|_| HttpError("credentials hold characters not allowed in a header".into()))?;
+        v.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, v);
+    }
+    Ok(headers)
+}
+
 fn describe(e: &reqwest::Error, url: &Url) -> HttpError {
     let mut msg = e.to_string();
     let mut src = std::error::Error::source(e);
@@ -665,103 +531,11 @@ fn request_uri(u: &Url) -> String {
     }
 }
 
-/// Render a request and response for a failure report; credentials are never included
-/// (bodies are redacted before they are truncated, so that no part of a secret survives).
-pub fn dump(client: &Client, req: &Request, resp: Option<&Response>, limit: usize) -> String {
-    let mut s = format!("> {} {}\n", req.method, req.url);
-    for (k, v) in &req.headers {
-        let _ = writeln!(s, "> {k}: {v}");
-    }
-    if client.has_credentials() {
-        let _ = writeln!(s, "> Authorization: [redacted]");
-    }
-    if let Some(b) = &req.body {
-        s.push_str(&indent(
-            &truncate(&client.redact(&String::from_utf8_lossy(b)), limit),
-            ">   ",
-        ));
-    }
-    if let Some(r) = resp {
-        let _ = writeln!(s, "< {} ({} ms)", r.status, r.elapsed.as_millis());
-        for (k, v) in &r.headers {
-            let v = if k.eq_ignore_ascii_case("www-authenticate")
-                || k.eq_ignore_ascii_case("set-cookie")
-            {
-                "[redacted]"
-            } else {
-                v
-            };
-            let _ = writeln!(s, "< {k}: {v}");
-        }
-        s.push_str(&indent(
-            &truncate(&client.redact(&String::from_utf8_lossy(&r.body)), limit),
-            "<   ",
-        ));
-    }
-    client.redact(&s)
-}
-
-fn truncate(s: &str, limit: usize) -> String {
-    if s.len() <= limit {
-        return s.to_string();
-    }
-    let mut end = limit;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n… ({} more bytes)", &s[..end], s.len() - end)
-}
-
-fn indent(s: &str, prefix: &str) -> String {
-    let mut out = String::new();
-    for l in s.lines() {
-        let _ = writeln!(out, "{prefix}{}", l.trim_end_matches('\r'));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn scope_guard_refuses_escapes() {
-        let origin = Url::parse("http://h:1/").unwrap();
-        let cal = Url::parse("http://h:1/home/ccf-1-1/").unwrap();
-        let s = Scope::new(&[&cal]);
-        let ok = Request::new("PUT", Url::parse("http://h:1/home/ccf-1-1/a.ics").unwrap());
-        assert!(s.check(&origin, &ok).is_ok());
-        for bad in [
-            "http://h:1/home/other/a.ics",
-            "http://h:1/home/ccf-1-1/%2e%2e/x.ics",
-            "http://h:1/home/ccf-1-1%2f..%2fx",
-            "http://other:1/home/ccf-1-1/a.ics",
-            "https://h:1/home/ccf-1-1/a.ics",
-            "http://h:1/home/ccf-1-10/a.ics",
-        ] {
-            let r = Request::new("DELETE", Url::parse(bad).unwrap());
-            assert!(s.check(&origin, &r).is_err(), "{bad}");
-        }
-        let mv = ok.clone().header("Destination", "http://h:1/home/x.ics");
-        let mv = Request {
-            method: "MOVE".into(),
-            ..mv
-        };
-        assert!(s.check(&origin, &mv).is_err());
-        let get = Request::new("GET", Url::parse("http://h:1/anything").unwrap());
-        assert!(s.check(&origin, &get).is_ok());
-        // Reads go to the server under test only (credentials must not travel elsewhere).
-        for other in ["http://other:1/x", "https://h:1/x", "http://h:2/x"] {
-            let r = Request::new("GET", Url::parse(other).unwrap());
-            assert!(s.check(&origin, &r).is_err(), "{other}");
-        }
-        // A method override turns a read into the write it names.
-        let sneaky = Request::new("GET", Url::parse("http://h:1/home/other/").unwrap())
-            .header("X-HTTP-Method-Override", "delete");
-        assert!(s.check(&origin, &sneaky).is_err());
-    }
-
-    fn client(user: &str, pass: &str) -> Client {
+    pub(super) fn client(user: &str, pass: &str) -> Client {
         Client::new(ClientConfig {
             user: Some(user.into()),
             password: Some(Secret::new(pass.into())),
@@ -790,21 +564,6 @@ mod tests {
         assert!(c.authorization(&here).is_some());
         let r = Request::new("GET", Url::parse("http://evil:1/x").unwrap());
         assert!(c.authorization(&r).is_none());
-    }
-
-    #[test]
-    fn redaction_covers_escaped_and_base64_forms() {
-        let pass = r#"p"w\x<y"#;
-        let c = client("alice", pass);
-        let b64 = base64(&format!("alice:{pass}"));
-        let text = format!(
-            "a {pass} b {pass:?} c Basic {b64} d {}",
-            b64.trim_end_matches('=')
-        );
-        let r = c.redact(&text);
-        assert!(!r.contains(pass) && !r.contains(&b64), "{r}");
-        assert!(!r.contains(b64.trim_end_matches('=')), "{r}");
-        assert!(!r.contains(r#"p\"w"#), "{r}");
     }
 
     #[tokio::test]

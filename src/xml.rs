@@ -175,28 +175,15 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                 ));
             }
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let ns = namespace(res, pos)?;
-                let local = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                let mut attrs = Vec::new();
-                for a in e.attributes() {
-                    let a =
-                        a.map_err(|err| format!("malformed XML attribute near byte {pos}: {err}"))?;
-                    let key = a.key.as_ref();
-                    if key == b"xmlns" || key.starts_with(b"xmlns:") {
-                        continue;
-                    }
-                    let v = a.unescape_value().map_err(|err| {
-                        format!("malformed XML attribute value near byte {pos}: {err}")
-                    })?;
-                    let ns = namespace(reader.resolve_attribute(a.key).0, pos)?;
-                    let local = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
-                    attrs.push((QName { ns, local }, v.into_owned()));
-                }
+                let name = QName {
+                    ns: namespace(res, pos)?,
+                    local: String::from_utf8_lossy(e.local_name().as_ref()).into_owned(),
+                };
                 let el = Element {
-                    name: QName { ns, local },
+                    name,
                     children: Vec::new(),
                     text: String::new(),
-                    attrs,
+                    attrs: attributes(&reader, e, pos)?,
                 };
                 if matches!(ev, Event::Empty(_)) {
                     attach(&mut stack, &mut root, el);
@@ -225,30 +212,7 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
                     .map_err(|e| format!("malformed CDATA near byte {pos}: {e}"))?;
                 push_text(&mut stack, &s, pos)?;
             }
-            Event::GeneralRef(r) => {
-                let ch = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => {
-                        let name = r
-                            .decode()
-                            .map_err(|e| format!("malformed entity near byte {pos}: {e}"))?;
-                        match quick_xml::escape::resolve_predefined_entity(&name) {
-                            Some(s) => s.to_string(),
-                            None => {
-                                return Err(format!(
-                                    "malformed XML near byte {pos}: unknown entity &{name};"
-                                ))
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        return Err(format!(
-                            "malformed character reference near byte {pos}: {e}"
-                        ))
-                    }
-                };
-                push_text(&mut stack, &ch, pos)?;
-            }
+            Event::GeneralRef(r) => push_text(&mut stack, &entity(&r, pos)?, pos)?,
             Event::Eof => break,
             _ => {}
         }
@@ -260,6 +224,47 @@ pub fn parse(body: &[u8]) -> Result<Element, String> {
         ));
     }
     root.ok_or_else(|| "empty XML document: no root element".to_string())
+}
+
+/// The attributes of a start tag, namespace-resolved (namespace declarations left out).
+fn attributes(
+    reader: &NsReader<&[u8]>,
+    e: &quick_xml::events::BytesStart,
+    pos: u64,
+) -> Result<Vec<(QName, String)>, String> {
+    let mut attrs = Vec::new();
+    for a in e.attributes() {
+        let a = a.map_err(|err| format!("malformed XML attribute near byte {pos}: {err}"))?;
+        let key = a.key.as_ref();
+        if key == b"xmlns" || key.starts_with(b"xmlns:") {
+            continue;
+        }
+        let v = a
+            .unescape_value()
+            .map_err(|err| format!("malformed XML attribute value near byte {pos}: {err}"))?;
+        let ns = namespace(reader.resolve_attribute(a.key).0, pos)?;
+        let local = String::from_utf8_lossy(a.key.local_name().as_ref()).into_owned();
+        attrs.push((QName { ns, local }, v.into_owned()));
+    }
+    Ok(attrs)
+}
+
+/// The text of a character or predefined entity reference (`&#233;`, `&amp;`).
+fn entity(r: &quick_xml::events::BytesRef, pos: u64) -> Result<String, String> {
+    match r.resolve_char_ref() {
+        Ok(Some(c)) => Ok(c.to_string()),
+        Ok(None) => {
+            let name = r
+                .decode()
+                .map_err(|e| format!("malformed entity near byte {pos}: {e}"))?;
+            quick_xml::escape::resolve_predefined_entity(&name)
+                .map(str::to_string)
+                .ok_or_else(|| format!("malformed XML near byte {pos}: unknown entity &{name};"))
+        }
+        Err(e) => Err(format!(
+            "malformed character reference near byte {pos}: {e}"
+        )),
+    }
 }
 
 /// The namespace a prefix resolved to (empty for none); an undeclared prefix is an error.

@@ -130,36 +130,31 @@ pub fn capture<'a>(
     ctx: &Ctx,
     parsed: &ParsedMs<'a>,
 ) -> Result<Option<String>, String> {
-    if let Some(h) = &c.header {
-        return Ok(resp.header(h).map(str::to_string));
-    }
-    if let Some(spec) = &c.ical {
-        let (kind, prop) = spec
-            .split_once('.')
-            .ok_or("ical capture is written COMPONENT.PROPERTY")?;
-        let cal = crate::ical::parse(resp.text()?)?;
-        let mut all = Vec::new();
-        cal.find_all(kind, &mut all);
-        return Ok(all
-            .iter()
-            .find_map(|c| c.prop_value(prop))
-            .map(str::to_string));
-    }
+    let (prop, href, response_href) = match c {
+        Capture::Header(h) => return Ok(resp.header(h).map(str::to_string)),
+        Capture::Ical(spec) => return capture_ical(spec, resp),
+        Capture::SyncToken => {
+            return Ok(parsed().as_ref().map_err(Clone::clone)?.sync_token.clone())
+        }
+        Capture::Prop {
+            prop,
+            href,
+            response_href,
+        } => (Some(prop), href, *response_href),
+        Capture::ResponseHref { href } => (None, href, true),
+    };
     let ms = parsed().as_ref().map_err(Clone::clone)?;
-    if c.sync_token {
-        return Ok(ms.sync_token.clone());
-    }
-    let want_href = c.href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
+    let want_href = href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
     let candidates = ms
         .responses
         .iter()
         .filter(|r| want_href.as_ref().is_none_or(|h| &r.href == h));
-    match &c.prop {
+    match prop {
         Some(p) => {
             let q = QName::parse(p)?;
             for r in candidates {
                 if let Some((200, el)) = r.prop(&q) {
-                    return Ok(Some(if c.response_href {
+                    return Ok(Some(if response_href {
                         r.raw_href.clone()
                     } else {
                         el.deep_text()
@@ -172,7 +167,21 @@ pub fn capture<'a>(
     }
 }
 
-/// The transitions a step checks over captured values (`equal`, `unchanged`, `changed`).
+/// `VEVENT.UID`: the first value of that property in a component of that type.
+fn capture_ical(spec: &str, resp: &Response) -> Result<Option<String>, String> {
+    let (kind, prop) = spec
+        .split_once('.')
+        .ok_or("ical capture is written COMPONENT.PROPERTY")?;
+    let cal = crate::ical::parse(resp.text()?)?;
+    let mut all = Vec::new();
+    cal.find_all(kind, &mut all);
+    Ok(all
+        .iter()
+        .find_map(|c| c.prop_value(prop))
+        .map(str::to_string))
+}
+
+/// The transitions a step checks over captured values (`unchanged`, `changed`).
 pub fn transitions(
     checks: &[Transition],
     captured: &BTreeMap<String, Option<String>>,
@@ -186,12 +195,8 @@ pub fn transitions(
         }
     };
     for t in checks {
-        if let Some(names) = t.equal.as_ref().or(t.unchanged.as_ref()) {
-            let what = if t.equal.is_some() {
-                "equal"
-            } else {
-                "unchanged"
-            };
+        if let Transition::Unchanged(names) = t {
+            let what = "unchanged";
             let first = value(&names[0]);
             for n in &names[1..] {
                 let v = value(n);
@@ -204,14 +209,15 @@ pub fn transitions(
                 }
             }
         }
-        for w in t.changed.iter().flat_map(|names| names.windows(2)) {
+        let changed: &[String] = match t {
+            Transition::Changed(names) => names,
+            Transition::Unchanged(_) => &[],
+        };
+        for w in changed.windows(2) {
             let (a, b) = (value(&w[0]), value(&w[1]));
             if a.is_none() || b.is_none() || a == b {
                 diffs.push(Diff {
-                    path: format!(
-                        "changed({})",
-                        t.changed.as_deref().unwrap_or(&[]).join(", ")
-                    ),
+                    path: format!("changed({})", changed.join(", ")),
                     expected: format!("{} != {}", w[0], w[1]),
                     got: format!("{} vs {}", show(&w[0]), show(&w[1])),
                 });

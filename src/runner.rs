@@ -188,8 +188,7 @@ impl Run {
             return Some("--read-only: this scenario writes".into());
         }
         let missing: Vec<&str> = s
-            .requires
-            .iter()
+            .required_features()
             .filter(|r| !self.disc.features.contains(*r))
             .map(String::as_str)
             .collect();
@@ -526,12 +525,8 @@ impl Run {
         for (k, v) in &st.headers {
             req = req.header(k, &template::render(v, vars));
         }
-        let body = match (&st.body, &st.fixture) {
-            (Some(b), _) => template::render(b, vars),
-            (None, Some(f)) => {
-                template::render(&crate::scenario::read_fixture(&self.fixtures, f)?, vars)
-            }
-            _ => return Ok(req),
+        let Some(body) = st.body_text(&self.fixtures, vars)? else {
+            return Ok(req);
         };
         let is_ical = body.trim_start().starts_with("BEGIN:VCALENDAR");
         if req.get_header("Content-Type").is_none() {
@@ -631,7 +626,7 @@ fn capture_all<'a>(
     for (name, c) in &st.capture {
         let v = evaluate::capture(c, resp, ctx, parsed)
             .map_err(|e| format!("capture {name:?}: {e}"))?;
-        if v.is_none() && c.required {
+        if v.is_none() {
             return Err(format!(
                 "capture {name:?}: the value is missing from the response"
             ));

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use crate::template;
 
+mod validate;
+
 /// One YAML file: an RFC area holding one or more scenarios.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -59,8 +61,9 @@ pub struct Scenario {
     #[serde(default)]
     pub level: Level,
     /// Feature tags the server must advertise; otherwise the scenario is ignored with a reason.
+    /// Each must be a name discovery can derive (`discovery::known_features`), checked at load.
     #[serde(default)]
-    pub requires: Vec<String>,
+    pub requires: Vec<Spanned<String>>,
     /// True when the scenario writes nothing (safe in `--read-only` mode).
     #[serde(default)]
     pub read_only: bool,
@@ -74,6 +77,13 @@ pub struct Scenario {
     /// Set for the generative oracle's trial (not written in YAML).
     #[serde(skip)]
     pub generative: Option<Generative>,
+}
+
+impl Scenario {
+    /// The feature names of `requires:`.
+    pub fn required_features(&self) -> impl Iterator<Item = &String> {
+        self.requires.iter().map(|r| &r.value)
+    }
 }
 
 /// The generative time-range oracle (src/oracle.rs): a seed and the date its calendar is built around.
@@ -156,7 +166,8 @@ pub struct Step {
     /// Relative to `{calendar}` unless it starts with `/`, `http` or a variable.
     #[serde(default)]
     pub path: String,
-    #[serde(default)]
+    /// The Depth header: `0`, `1` or `infinity`, quoted or not.
+    #[serde(default, deserialize_with = "depth")]
     pub depth: Option<String>,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -165,6 +176,10 @@ pub struct Step {
     /// A file under `fixtures/`, used as the body.
     #[serde(default)]
     pub fixture: Option<String>,
+    /// Variables for the fixture only (a parameterised fixture): `with: { comp: VEVENT }`
+    /// fills `{comp}` in it. Values may themselves use variables (`"{today}T000000Z"`).
+    #[serde(default)]
+    pub with: BTreeMap<String, String>,
     #[serde(default)]
     pub expect: Expect,
     /// Named values captured from the response.
@@ -179,6 +194,32 @@ pub struct Step {
     /// with the given reason, never passed.
     #[serde(default)]
     pub inconclusive: Option<Inconclusive>,
+}
+
+impl Step {
+    /// The request body with its variables substituted: the inline `body`, or the `fixture`
+    /// with the step's `with` values (themselves substituted first) and then `vars`.
+    pub fn body_text(
+        &self,
+        fixtures: &Path,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, String> {
+        match (&self.body, &self.fixture) {
+            (Some(b), _) => Ok(Some(template::render(b, vars))),
+            (None, Some(f)) => {
+                let text = read_fixture(fixtures, f)?;
+                if self.with.is_empty() {
+                    return Ok(Some(template::render(&text, vars)));
+                }
+                let mut all = vars.clone();
+                for (k, v) in &self.with {
+                    all.insert(k.clone(), template::render(v, vars));
+                }
+                Ok(Some(template::render(&text, &all)))
+            }
+            (None, None) => Ok(None),
+        }
+    }
 }
 
 /// When a setup step makes the scenario impossible to evaluate (see `Step::inconclusive`).
@@ -393,47 +434,142 @@ pub struct ComponentExpect {
     pub absent: bool,
 }
 
-/// Where a captured value comes from.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct Capture {
-    /// A response header, e.g. `ETag`.
-    #[serde(default)]
-    pub header: Option<String>,
-    /// A property's text in a multistatus response, e.g. `CS:getctag`.
-    #[serde(default)]
-    pub prop: Option<String>,
-    /// The response whose property is captured (default: the first response holding it).
-    #[serde(default)]
-    pub href: Option<String>,
-    /// The multistatus-level DAV:sync-token.
-    #[serde(default)]
-    pub sync_token: bool,
-    /// An iCalendar property of the response body, e.g. `VEVENT.UID`.
-    #[serde(default)]
-    pub ical: Option<String>,
-    /// The href of the response whose property matched, or of the first response.
-    #[serde(default)]
-    pub response_href: bool,
-    /// When false, a missing value is recorded as absent instead of failing the step.
-    #[serde(default = "yes")]
-    pub required: bool,
+/// Where a captured value comes from: exactly one source, which serde enforces (the YAML
+/// keys are read into `CaptureKeys` and converted, so that none, two sources or a stray
+/// `href:` is a load error naming the keys).
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(try_from = "CaptureKeys")]
+pub enum Capture {
+    /// A response header: `{ header: ETag }`.
+    Header(String),
+    /// A property's text in a multistatus: `{ prop: CS:getctag }`, optionally from the
+    /// response for `href` (default: the first response holding it); with
+    /// `response_href: true`, the href of that response instead of the property's text.
+    Prop {
+        prop: String,
+        href: Option<String>,
+        response_href: bool,
+    },
+    /// The multistatus-level DAV:sync-token (RFC 6578): `{ sync_token: true }`.
+    SyncToken,
+    /// An iCalendar property of the response body: `{ ical: VEVENT.UID }`.
+    Ical(String),
+    /// The href of the first response (or of the one for `href`): `{ response_href: true }`.
+    ResponseHref { href: Option<String> },
 }
 
-fn yes() -> bool {
-    true
+/// The keys a capture may have in YAML; see `Capture`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaptureKeys {
+    #[serde(default)]
+    header: Option<String>,
+    #[serde(default)]
+    prop: Option<String>,
+    #[serde(default)]
+    href: Option<String>,
+    #[serde(default)]
+    sync_token: bool,
+    #[serde(default)]
+    ical: Option<String>,
+    #[serde(default)]
+    response_href: bool,
 }
 
-/// A transition over captured values: all named values equal, or each differs from the previous.
-#[derive(Debug, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct Transition {
-    #[serde(default)]
-    pub equal: Option<Vec<String>>,
-    #[serde(default)]
-    pub unchanged: Option<Vec<String>>,
-    #[serde(default)]
-    pub changed: Option<Vec<String>>,
+impl TryFrom<CaptureKeys> for Capture {
+    type Error = String;
+
+    fn try_from(k: CaptureKeys) -> Result<Capture, String> {
+        let c = match k {
+            CaptureKeys {
+                header: Some(h),
+                prop: None,
+                href: None,
+                sync_token: false,
+                ical: None,
+                response_href: false,
+            } => Capture::Header(h),
+            CaptureKeys {
+                header: None,
+                prop: Some(prop),
+                href,
+                sync_token: false,
+                ical: None,
+                response_href,
+            } => Capture::Prop {
+                prop,
+                href,
+                response_href,
+            },
+            CaptureKeys {
+                header: None,
+                prop: None,
+                href: None,
+                sync_token: true,
+                ical: None,
+                response_href: false,
+            } => Capture::SyncToken,
+            CaptureKeys {
+                header: None,
+                prop: None,
+                href: None,
+                sync_token: false,
+                ical: Some(i),
+                response_href: false,
+            } => Capture::Ical(i),
+            CaptureKeys {
+                header: None,
+                prop: None,
+                href,
+                sync_token: false,
+                ical: None,
+                response_href: true,
+            } => Capture::ResponseHref { href },
+            _ => return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, or `response_href: true` (with optional `href`)".into()),
+        };
+        Ok(c)
+    }
+}
+
+/// A check over captured values after a step: `{ unchanged: [a, b] }` (all equal, whether
+/// over time or from two sources) or `{ changed: [a, b, c] }` (each differs from the
+/// previous). Exactly one key, which serde enforces.
+#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Transition {
+    Unchanged(Vec<String>),
+    Changed(Vec<String>),
+}
+
+impl Transition {
+    /// The captured values it compares.
+    pub fn names(&self) -> &[String] {
+        match self {
+            Transition::Unchanged(n) | Transition::Changed(n) => n,
+        }
+    }
+}
+
+/// The Depth header value of a step: `0`, `1` (integers or strings) or `infinity`.
+fn depth<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Number(u64),
+        Text(String),
+    }
+    let v = match Option::<Raw>::deserialize(d)? {
+        None => return Ok(None),
+        Some(Raw::Number(n)) => n.to_string(),
+        Some(Raw::Text(t)) => t,
+    };
+    match v.to_ascii_lowercase().as_str() {
+        "0" | "1" => Ok(Some(v)),
+        "infinity" => Ok(Some("infinity".into())),
+        _ => Err(serde::de::Error::custom(format!(
+            "depth {v:?} is not 0, 1 or infinity"
+        ))),
+    }
 }
 
 /// A loaded scenario with where it came from.
@@ -543,65 +679,8 @@ pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded
         let line = sc.referenced.line();
         let col = sc.referenced.column();
         let s = sc.value;
-        let at = |l: u64, c: u64, m: String| LoadError(format!("{}:{l}:{c}: {m}", file.display()));
-        if !s
-            .name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            errors.push(at(
-                line,
-                col,
-                format!(
-                    "scenario name {:?} may hold only letters, digits, - and _",
-                    s.name
-                ),
-            ));
-        }
-        if s.spec.is_empty() {
-            errors.push(at(
-                line,
-                col,
-                "scenario cites no spec section (`spec:`)".into(),
-            ));
-        }
-        for r in &s.spec {
-            if !spec_ref_ok(r) {
-                errors.push(at(
-                    line,
-                    col,
-                    format!("spec reference {r:?} is not of the form `RFC4791 §5.3.2`"),
-                ));
-            }
-        }
-        if s.read_only
-            && (s.scratch.calendar != ScratchMode::None || s.scratch.calendar2 != ScratchMode::None)
-        {
-            errors.push(at(
-                line,
-                col,
-                "a read_only scenario uses no scratch calendar: add `scratch: { calendar: none }`"
-                    .into(),
-            ));
-        }
-        if s.steps.is_empty() {
-            errors.push(at(line, col, "scenario has no steps".into()));
-        }
-        for st in s.steps.iter().chain(&s.teardown) {
-            if st.value.inconclusive.is_some() {
-                errors.push(at(
-                    st.referenced.line(),
-                    st.referenced.column(),
-                    "`inconclusive` is only allowed on setup steps".into(),
-                ));
-            }
-        }
-        let mut captured: Vec<String> = Vec::new();
-        for st in s.setup.iter().chain(&s.steps).chain(&s.teardown) {
-            let (l, c) = (st.referenced.line(), st.referenced.column());
-            for m in validate_step(&st.value, fixtures, &mut captured, &s.scratch) {
-                errors.push(at(l, c, m));
-            }
+        for (l, c, m) in validate::scenario(&s, line, col, fixtures) {
+            errors.push(LoadError(format!("{}:{l}:{c}: {m}", file.display())));
         }
         out.push(Loaded {
             file: file.to_path_buf(),
@@ -638,267 +717,6 @@ pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, (u64,
     })
 }
 
-const METHODS: &[&str] = &[
-    "OPTIONS",
-    "GET",
-    "HEAD",
-    "PUT",
-    "DELETE",
-    "PROPFIND",
-    "PROPPATCH",
-    "MKCALENDAR",
-    "MKCOL",
-    "REPORT",
-    "COPY",
-    "MOVE",
-    "POST",
-    "LOCK",
-    "UNLOCK",
-    "ACL",
-];
-
-fn validate_step(
-    st: &Step,
-    fixtures: &Path,
-    captured: &mut Vec<String>,
-    scratch: &Scratch,
-) -> Vec<String> {
-    let mut errs = Vec::new();
-    if !METHODS.contains(&st.method.as_str()) {
-        errs.push(format!("unknown method {:?}", st.method));
-    }
-    if st.body.is_some() && st.fixture.is_some() {
-        errs.push("a step has either `body` or `fixture`, not both".into());
-    }
-    let mut texts: Vec<&str> = vec![st.path.as_str()];
-    texts.extend(st.headers.values().map(String::as_str));
-    if let Some(b) = &st.body {
-        texts.push(b);
-    }
-    let fixture_text;
-    if let Some(f) = &st.fixture {
-        match read_fixture(fixtures, f) {
-            Ok(t) => {
-                fixture_text = t;
-                texts.push(&fixture_text);
-            }
-            Err(e) => errs.push(e),
-        }
-    }
-    for t in &texts {
-        check_vars(t, captured, scratch, &mut errs);
-    }
-    let mut expects = vec![&st.expect];
-    let mut cur = &st.expect;
-    while let Some(alt) = &cur.or {
-        expects.push(alt);
-        cur = alt;
-    }
-    if let Some(inc) = &st.inconclusive {
-        if inc.because.trim().is_empty() {
-            errs.push("`inconclusive` needs a reason (`because`)".into());
-        }
-        expects.push(&inc.when);
-        let mut cur = &inc.when;
-        while let Some(alt) = &cur.or {
-            expects.push(alt);
-            cur = alt;
-        }
-    }
-    for e in expects {
-        errs.extend(validate_expect(e, fixtures, captured, scratch));
-    }
-    errs.extend(validate_captures(st, captured));
-    errs
-}
-
-fn validate_expect(
-    expect: &Expect,
-    fixtures: &Path,
-    captured: &[String],
-    scratch: &Scratch,
-) -> Vec<String> {
-    let mut errs = Vec::new();
-    if let Some(s) = &expect.status {
-        if let Err(e) = s.validate() {
-            errs.push(e);
-        }
-    }
-    for (_, m) in expect.headers.iter() {
-        errs.extend(validate_match(m, fixtures, captured, scratch));
-    }
-    if let Some(e) = &expect.error {
-        if let Err(e) = crate::xml::QName::parse(e) {
-            errs.push(e);
-        }
-    }
-    if let Some(ms) = &expect.multistatus {
-        for r in &ms.responses {
-            check_vars(&r.href, captured, scratch, &mut errs);
-            let mut all: Vec<(String, ValueMatch)> = r
-                .props
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            for pl in r.propstat.values() {
-                all.extend(pl.entries());
-            }
-            for (k, m) in all {
-                if let Err(e) = crate::xml::QName::parse(&k) {
-                    errs.push(e);
-                }
-                errs.extend(validate_match(&m, fixtures, captured, scratch));
-            }
-        }
-        if let Some(m) = &ms.sync_token {
-            errs.extend(validate_match(m, fixtures, captured, scratch));
-        }
-    }
-    if let Some(ic) = &expect.calendar {
-        errs.extend(validate_ical(ic, fixtures, captured, scratch));
-    }
-    errs
-}
-
-fn validate_captures(st: &Step, captured: &mut Vec<String>) -> Vec<String> {
-    let mut errs = Vec::new();
-    for (name, c) in &st.capture {
-        let sources = [
-            c.header.is_some(),
-            c.prop.is_some(),
-            c.sync_token,
-            c.ical.is_some(),
-        ]
-        .iter()
-        .filter(|b| **b)
-        .count();
-        if sources + usize::from(c.response_href && c.prop.is_none()) != 1 {
-            errs.push(format!(
-                "capture {name:?} needs exactly one of header, prop, sync_token, ical, response_href"
-            ));
-        }
-        if let Some(p) = &c.prop {
-            if let Err(e) = crate::xml::QName::parse(p) {
-                errs.push(e);
-            }
-        }
-        if template::is_builtin(name) {
-            errs.push(format!("capture name {name:?} shadows a built-in variable"));
-        }
-        captured.push(name.clone());
-    }
-    for t in &st.check {
-        let lists: Vec<&Vec<String>> = [&t.equal, &t.unchanged, &t.changed]
-            .into_iter()
-            .flatten()
-            .collect();
-        if lists.len() != 1 {
-            errs.push("a check has exactly one of equal, unchanged, changed".into());
-        }
-        for l in lists {
-            if l.len() < 2 {
-                errs.push("a check compares at least two captured values".into());
-            }
-            for n in l {
-                if !captured.contains(n) {
-                    errs.push(format!(
-                        "check refers to {n:?}, which no earlier step captures"
-                    ));
-                }
-            }
-        }
-    }
-    errs
-}
-
-fn validate_match(
-    m: &ValueMatch,
-    fixtures: &Path,
-    captured: &[String],
-    scratch: &Scratch,
-) -> Vec<String> {
-    let mut errs = Vec::new();
-    match m {
-        ValueMatch::Text(t) => {
-            check_vars(t, captured, scratch, &mut errs);
-        }
-        ValueMatch::Rule(r) => {
-            if let Some(re) = &r.regex {
-                // Variables are substituted (escaped) before the regex is compiled at run time.
-                let dummy: std::collections::BTreeMap<String, String> = template::variables(re)
-                    .into_iter()
-                    .map(|v| (v, "x".to_string()))
-                    .collect();
-                if let Err(e) = regex::Regex::new(&template::render_regex(re, &dummy)) {
-                    errs.push(format!("invalid regex {re:?}: {e}"));
-                }
-            }
-            for t in [&r.equals, &r.contains, &r.href, &r.not]
-                .into_iter()
-                .flatten()
-            {
-                check_vars(t, captured, scratch, &mut errs);
-            }
-            for n in r.has.iter().chain(&r.lacks) {
-                if let Err(e) = crate::xml::QName::parse(n) {
-                    errs.push(e);
-                }
-            }
-            if let Some(ic) = &r.ical {
-                errs.extend(validate_ical(ic, fixtures, captured, scratch));
-            }
-        }
-    }
-    errs
-}
-
-fn validate_ical(
-    ic: &IcalExpect,
-    fixtures: &Path,
-    captured: &[String],
-    scratch: &Scratch,
-) -> Vec<String> {
-    let mut errs = Vec::new();
-    if let Some(f) = &ic.equals_fixture {
-        if let Err(e) = read_fixture(fixtures, f) {
-            errs.push(e);
-        }
-    }
-    for c in &ic.components {
-        for m in c.props.values() {
-            errs.extend(validate_match(m, fixtures, captured, scratch));
-        }
-        for t in [&c.uid, &c.recurrence_id].into_iter().flatten() {
-            check_vars(t, captured, scratch, &mut errs);
-        }
-    }
-    errs
-}
-
-/// Check every variable `text` refers to; errors go to `errs`.
-fn check_vars(text: &str, captured: &[String], scratch: &Scratch, errs: &mut Vec<String>) {
-    for v in template::variables(text) {
-        if let Err(e) = check_var(&v, captured, scratch) {
-            errs.push(e);
-        }
-    }
-}
-
-fn check_var(v: &str, captured: &[String], scratch: &Scratch) -> Result<(), String> {
-    if v == "calendar2" && scratch.calendar2 == ScratchMode::None {
-        return Err(
-            "{calendar2} is used but `scratch: {calendar2: mkcalendar|reserve}` is not set".into(),
-        );
-    }
-    if template::is_builtin(v) || captured.iter().any(|c| c == v) {
-        Ok(())
-    } else {
-        Err(format!(
-            "undefined variable {{{v}}}: not built in and not captured by an earlier step"
-        ))
-    }
-}
-
 /// Read a fixture file, refusing paths that leave the fixtures folder.
 pub fn read_fixture(fixtures: &Path, rel: &str) -> Result<String, String> {
     if rel.split('/').any(|c| c == ".." || c.is_empty()) || rel.starts_with('/') {
@@ -921,36 +739,4 @@ pub fn spec_ref_ok(r: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn load(text: &str) -> Result<Vec<Loaded>, Vec<LoadError>> {
-        let dir = std::env::temp_dir().join(format!("ccf-scenario-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("t{}.yaml", text.len()));
-        std::fs::write(&file, text).unwrap();
-        let r = load_file(&dir, &file, &dir);
-        let _ = std::fs::remove_file(&file);
-        r
-    }
-
-    const INCONCLUSIVE: &str =
-        "        inconclusive:\n          when: { status: 403 }\n          because: refused\n";
-
-    #[test]
-    fn inconclusive_only_on_setup_steps() {
-        let head = "scenarios:\n  - name: x\n    desc: d\n    requirement: r\n    spec: [RFC4791 §5.3.2]\n";
-        let put = "      - method: PUT\n        path: a.ics\n        body: x\n        expect: { status: 201 }\n";
-        let ok = format!("{head}    setup:\n{put}{INCONCLUSIVE}    steps:\n{put}");
-        assert!(load(&ok).is_ok(), "{:?}", load(&ok).err());
-        let bad = format!("{head}    steps:\n{put}{INCONCLUSIVE}");
-        let errs = load(&bad).expect_err("inconclusive in steps must be refused");
-        assert!(
-            errs.iter()
-                .any(|e| e.0.contains("only allowed on setup steps")),
-            "{errs:?}"
-        );
-        let empty = format!("{head}    setup:\n{put}        inconclusive:\n          when: {{ status: 403 }}\n          because: \"\"\n    steps:\n{put}");
-        assert!(load(&empty).is_err());
-    }
-}
+mod tests;

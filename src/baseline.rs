@@ -146,10 +146,11 @@ pub fn load(path: &Path, scenarios: &[Loaded]) -> Result<Baseline, Vec<String>> 
     let lines: Vec<&str> = text.lines().collect();
     let mut errs = Vec::new();
     for (name, e) in &b.expect {
-        let line = lines
-            .iter()
-            .position(|l| l.contains(name.as_str()))
-            .unwrap_or(0);
+        let key = |l: &&str| {
+            let t = l.trim_start();
+            t.starts_with(&format!("\"{name}\":")) || t.starts_with(&format!("{name}:"))
+        };
+        let line = lines.iter().position(key).unwrap_or(0);
         let at = format!("{}:{}:1", path.display(), line + 1);
         if !scenarios.iter().any(|s| &s.trial_name() == name) {
             errs.push(format!("{at}: baseline entry {name:?} names no scenario"));

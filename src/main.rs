@@ -438,6 +438,7 @@ fn run_suite(
         .opts
         .server_version
         .clone()
+        .or_else(|| run.disc.product.clone())
         .or_else(|| run.disc.server.clone())
         .or_else(|| cli.opts.server_name.clone())
         .unwrap_or_else(|| "the server".into());
@@ -488,6 +489,7 @@ fn write_outputs(
             .opts
             .server_version
             .clone()
+            .or(run.disc.product.clone())
             .or(run.disc.server.clone())
             .unwrap_or_default();
         let b = baseline::draft(old.as_ref(), &server, loaded, only.iter().copied());

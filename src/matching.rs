@@ -2,12 +2,13 @@
 //! difference addressed by path (`response[href=/cal/a.ics]/propstat[200]/prop/D:getetag`),
 //! plus canonical renderings of both sides for a unified diff made with `similar`.
 
-use crate::ical;
-use crate::scenario::{IcalExpect, MultistatusExpect, ValueMatch};
+mod calendar;
+pub use calendar::match_ical;
+
+use crate::scenario::{MatchRule, MultistatusExpect, ResponseExpect, ValueMatch};
 use crate::template;
 use crate::xml::{self, Element, Multistatus, QName};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::Path;
 use url::Url;
 
@@ -181,68 +182,72 @@ pub fn match_value(
                 fail(quote(&want), a.repr());
             }
         }
-        ValueMatch::Rule(r) => {
-            let text = a.text();
-            if let Some(e) = &r.equals {
-                let want = ctx.render(e);
-                if text != want {
-                    fail(quote(&want), a.repr());
-                }
-            }
-            if let Some(e) = &r.regex {
-                let pat = template::render_regex(e, ctx.vars);
-                match regex::Regex::new(&pat) {
-                    Ok(re) if re.is_match(&text) => {}
-                    Ok(_) => fail(format!("a value matching /{pat}/"), a.repr()),
-                    Err(err) => fail(format!("a valid regex /{pat}/"), err.to_string()),
-                }
-            }
-            if let Some(e) = &r.contains {
-                let want = ctx.render(e);
-                if !text.contains(&want) {
-                    fail(format!("a value containing {}", quote(&want)), a.repr());
-                }
-            }
-            if let Some(e) = &r.not {
-                let other = ctx.render(e);
-                if text == other {
-                    fail(format!("a value other than {}", quote(&other)), a.repr());
-                }
-            }
-            if let Some(h) = &r.href {
-                let want = xml::normalize_href(&ctx.href(h));
-                let got: Vec<String> = match a {
-                    Actual::Text(t) => vec![xml::normalize_href(t)],
-                    Actual::Elem(e) => hrefs_in(e),
-                };
-                if !got.contains(&want) {
-                    fail(format!("href {want}"), format!("{got:?}"));
-                }
-            }
-            if !r.has.is_empty() || !r.lacks.is_empty() {
-                let names: Vec<QName> = match a {
-                    Actual::Elem(e) => e.children.iter().map(|c| c.name.clone()).collect(),
-                    Actual::Text(_) => Vec::new(),
-                };
-                for h in &r.has {
-                    if let Ok(q) = QName::parse(h) {
-                        if !names.contains(&q) {
-                            fail(format!("<{q}> inside"), a.repr());
-                        }
-                    }
-                }
-                for h in &r.lacks {
-                    if let Ok(q) = QName::parse(h) {
-                        if names.contains(&q) {
-                            fail(format!("no <{q}> inside"), a.repr());
-                        }
-                    }
-                }
-            }
-            if let Some(ic) = &r.ical {
-                match_ical(path, ic, &text, ctx, diffs);
-            }
+        ValueMatch::Rule(r) => match_rule(path, r, a, ctx, diffs),
+    }
+}
+
+/// Match one value against a rule: every condition it states must hold.
+fn match_rule(path: &str, r: &MatchRule, a: Actual, ctx: &Ctx, diffs: &mut Vec<Diff>) {
+    let mut fail = |expected: String, got: String| {
+        diffs.push(Diff {
+            path: path.to_string(),
+            expected,
+            got,
+        })
+    };
+    let text = a.text();
+    if let Some(e) = &r.equals {
+        let want = ctx.render(e);
+        if text != want {
+            fail(quote(&want), a.repr());
         }
+    }
+    if let Some(e) = &r.regex {
+        let pat = template::render_regex(e, ctx.vars);
+        match regex::Regex::new(&pat) {
+            Ok(re) if re.is_match(&text) => {}
+            Ok(_) => fail(format!("a value matching /{pat}/"), a.repr()),
+            Err(err) => fail(format!("a valid regex /{pat}/"), err.to_string()),
+        }
+    }
+    if let Some(e) = &r.contains {
+        let want = ctx.render(e);
+        if !text.contains(&want) {
+            fail(format!("a value containing {}", quote(&want)), a.repr());
+        }
+    }
+    if let Some(e) = &r.not {
+        let other = ctx.render(e);
+        if text == other {
+            fail(format!("a value other than {}", quote(&other)), a.repr());
+        }
+    }
+    if let Some(h) = &r.href {
+        let want = xml::normalize_href(&ctx.href(h));
+        let got: Vec<String> = match a {
+            Actual::Text(t) => vec![xml::normalize_href(t)],
+            Actual::Elem(e) => hrefs_in(e),
+        };
+        if !got.contains(&want) {
+            fail(format!("href {want}"), format!("{got:?}"));
+        }
+    }
+    let names: Vec<QName> = match a {
+        Actual::Elem(e) => e.children.iter().map(|c| c.name.clone()).collect(),
+        Actual::Text(_) => Vec::new(),
+    };
+    for q in r.has.iter().filter_map(|h| QName::parse(h).ok()) {
+        if !names.contains(&q) {
+            fail(format!("<{q}> inside"), a.repr());
+        }
+    }
+    for q in r.lacks.iter().filter_map(|h| QName::parse(h).ok()) {
+        if names.contains(&q) {
+            fail(format!("no <{q}> inside"), a.repr());
+        }
+    }
+    if let Some(ic) = &r.ical {
+        match_ical(path, ic, &text, ctx, diffs);
     }
 }
 
@@ -300,100 +305,15 @@ pub fn match_multistatus(
     let mut lines: Vec<String> = Vec::new();
     let mut listed = Vec::new();
     for r in &exp.responses {
-        let want = xml::normalize_href(&ctx.href(&r.href));
-        listed.push(want.clone());
-        let base = format!("response[href={want}]");
-        let Some(got) = ms.responses.iter().find(|x| x.href == want) else {
-            diffs.push(Diff {
-                path: base.clone(),
-                expected: "a DAV:response for this href".into(),
-                got: "(missing)".into(),
-            });
-            lines.push(format!("{base}: (present)"));
-            continue;
-        };
-        if let Some(s) = &r.status {
-            lines.push(format!("{base}/status: {s}"));
-            match got.status {
-                Some(code) if s.matches(code) => {}
-                Some(code) => diffs.push(Diff {
-                    path: format!("{base}/status"),
-                    expected: s.to_string(),
-                    got: code.to_string(),
-                }),
-                None => diffs.push(Diff {
-                    path: format!("{base}/status"),
-                    expected: format!("a bare DAV:status {s}"),
-                    got: format!(
-                        "(none; propstat {:?})",
-                        got.propstats.iter().map(|p| p.status).collect::<Vec<_>>()
-                    ),
-                }),
-            }
-        }
-        let mut entries: Vec<(u16, String, ValueMatch)> = r
-            .props
-            .iter()
-            .map(|(k, v)| (200, k.clone(), v.clone()))
-            .collect();
-        for (code, pl) in &r.propstat {
-            entries.extend(pl.entries().into_iter().map(|(k, v)| (*code, k, v)));
-        }
-        for (code, name, m) in &entries {
-            let Ok(q) = QName::parse(name) else { continue };
-            let path = format!("{base}/propstat[{code}]/prop/{q}");
-            lines.push(format!("{path}: {}", describe(m, ctx)));
-            let in_ps = got
-                .propstats
-                .iter()
-                .filter(|p| p.status == *code)
-                .find_map(|p| p.props.iter().find(|e| e.name == q));
-            match in_ps {
-                Some(e) => match_value(&path, m, Some(Actual::Elem(e)), ctx, diffs),
-                None => {
-                    if matches!(m, ValueMatch::Text(t) if t == "absent") {
-                        continue;
-                    }
-                    let elsewhere = got.prop(&q).map(|(s, _)| s);
-                    diffs.push(Diff {
-                        path,
-                        expected: describe(m, ctx),
-                        got: match elsewhere {
-                            Some(s) => format!("(missing; the property is in propstat[{s}])"),
-                            None => "(missing)".into(),
-                        },
-                    });
-                }
-            }
-        }
-        if r.props_exact {
-            let allowed: Vec<QName> = entries
-                .iter()
-                .filter(|(c, _, _)| *c == 200)
-                .filter_map(|(_, n, _)| QName::parse(n).ok())
-                .collect();
-            for ps in got.propstats.iter().filter(|p| p.status == 200) {
-                for p in &ps.props {
-                    if !allowed.contains(&p.name) {
-                        diffs.push(Diff {
-                            path: format!("{base}/propstat[200]/prop/{}", p.name),
-                            expected: "(absent: props_exact)".into(),
-                            got: quote(&p.value_repr()),
-                        });
-                    }
-                }
-            }
-        }
+        listed.push(match_response(r, ms, ctx, diffs, &mut lines));
     }
     if exp.exact {
-        for r in &ms.responses {
-            if !listed.contains(&r.href) {
-                diffs.push(Diff {
-                    path: format!("response[href={}]", r.href),
-                    expected: "(absent: exact response set)".into(),
-                    got: "present".into(),
-                });
-            }
+        for r in ms.responses.iter().filter(|r| !listed.contains(&r.href)) {
+            diffs.push(Diff {
+                path: format!("response[href={}]", r.href),
+                expected: "(absent: exact response set)".into(),
+                got: "present".into(),
+            });
         }
     }
     for a in &exp.absent {
@@ -431,243 +351,107 @@ pub fn match_multistatus(
     lines.join("\n") + "\n"
 }
 
-/// Compare iCalendar text with its expectation. Returns (expected, actual) canonical forms
-/// when a whole-calendar comparison was asked for.
-pub fn match_ical(
-    prefix: &str,
-    exp: &IcalExpect,
-    text: &str,
+/// Compare the DAV:response for one expected href; returns that href, normalised.
+fn match_response(
+    r: &ResponseExpect,
+    ms: &Multistatus,
     ctx: &Ctx,
     diffs: &mut Vec<Diff>,
-) -> Option<(String, String)> {
-    let at = |p: &str| {
-        if prefix.is_empty() {
-            p.to_string()
-        } else {
-            format!("{prefix}/{p}")
-        }
+    lines: &mut Vec<String>,
+) -> String {
+    let want = xml::normalize_href(&ctx.href(&r.href));
+    let base = format!("response[href={want}]");
+    let Some(got) = ms.responses.iter().find(|x| x.href == want) else {
+        diffs.push(Diff {
+            path: base.clone(),
+            expected: "a DAV:response for this href".into(),
+            got: "(missing)".into(),
+        });
+        lines.push(format!("{base}: (present)"));
+        return want;
     };
-    let cal = match ical::parse(text) {
-        Ok(c) => c,
-        Err(e) => {
+    if let Some(s) = &r.status {
+        lines.push(format!("{base}/status: {s}"));
+        let propstats = || got.propstats.iter().map(|p| p.status).collect::<Vec<_>>();
+        let (expected, got) = match got.status {
+            Some(code) if s.matches(code) => (None, String::new()),
+            Some(code) => (Some(s.to_string()), code.to_string()),
+            None => (
+                Some(format!("a bare DAV:status {s}")),
+                format!("(none; propstat {:?})", propstats()),
+            ),
+        };
+        if let Some(expected) = expected {
             diffs.push(Diff {
-                path: at("VCALENDAR"),
-                expected: "valid iCalendar data".into(),
-                got: e,
+                path: format!("{base}/status"),
+                expected,
+                got,
             });
-            return None;
-        }
-    };
-    let ignore = ical::ignore_list(exp.ignore.as_ref());
-    let mut canon = None;
-    let whole = match (&exp.equals, &exp.equals_fixture) {
-        (Some(t), _) => Some(Ok(ctx.render(t))),
-        (None, Some(f)) => {
-            Some(crate::scenario::read_fixture(ctx.fixtures, f).map(|t| ctx.render(&t)))
-        }
-        _ => None,
-    };
-    if let Some(w) = whole {
-        match w.and_then(|t| ical::parse(&t).map_err(|e| format!("expected data: {e}"))) {
-            Err(e) => diffs.push(Diff {
-                path: at("VCALENDAR"),
-                expected: "valid expected iCalendar".into(),
-                got: e,
-            }),
-            Ok(want) => {
-                let (e, a) = (want.canonical(&ignore), cal.canonical(&ignore));
-                if e != a {
-                    diff_components(&at(""), &want, &cal, &ignore, diffs);
-                }
-                canon = Some((e, a));
-            }
         }
     }
-    for c in &exp.components {
-        let uid = c.uid.as_ref().map(|u| ctx.render(u));
-        let rid = c.recurrence_id.as_ref().map(|u| ctx.render(u));
-        let mut all = Vec::new();
-        cal.find_all(&c.kind, &mut all);
-        let found: Vec<&ical::Component> = all
-            .into_iter()
-            .filter(|x| {
-                uid.as_ref()
-                    .is_none_or(|u| x.prop_value("UID") == Some(u.as_str()))
-            })
-            .filter(|x| match &rid {
-                None => true,
-                Some(r) if r.is_empty() => x.prop("RECURRENCE-ID").is_none(),
-                Some(r) => x.prop_value("RECURRENCE-ID") == Some(r.as_str()),
-            })
+    let mut entries: Vec<(u16, String, ValueMatch)> = r
+        .props
+        .iter()
+        .map(|(k, v)| (200, k.clone(), v.clone()))
+        .collect();
+    for (code, pl) in &r.propstat {
+        entries.extend(pl.entries().into_iter().map(|(k, v)| (*code, k, v)));
+    }
+    for (code, name, m) in &entries {
+        let Ok(q) = QName::parse(name) else { continue };
+        let path = format!("{base}/propstat[{code}]/prop/{q}");
+        lines.push(format!("{path}: {}", describe(m, ctx)));
+        match_prop(&path, got, *code, &q, m, ctx, diffs);
+    }
+    if r.props_exact {
+        let allowed: Vec<QName> = entries
+            .iter()
+            .filter(|(c, _, _)| *c == 200)
+            .filter_map(|(_, n, _)| QName::parse(n).ok())
             .collect();
-        let mut addr = c.kind.clone();
-        if let Some(u) = &uid {
-            let _ = write!(addr, "[uid={u}");
-            if let Some(r) = &rid {
-                let _ = write!(addr, ";rid={r}");
-            }
-            addr.push(']');
-        }
-        if c.absent {
-            if !found.is_empty() {
+        let extra = got.propstats.iter().filter(|p| p.status == 200);
+        for p in extra.flat_map(|ps| &ps.props) {
+            if !allowed.contains(&p.name) {
                 diffs.push(Diff {
-                    path: at(&addr),
-                    expected: "(absent)".into(),
-                    got: format!("{} component(s)", found.len()),
+                    path: format!("{base}/propstat[200]/prop/{}", p.name),
+                    expected: "(absent: props_exact)".into(),
+                    got: quote(&p.value_repr()),
                 });
             }
-            continue;
-        }
-        let Some(first) = found.first() else {
-            diffs.push(Diff {
-                path: at(&addr),
-                expected: "a matching component".into(),
-                got: "(missing)".into(),
-            });
-            continue;
-        };
-        for (name, m) in &c.props {
-            // `NAME` matches the property value, `NAME;PARAM` the value of one parameter. When
-            // the property occurs several times, the expectation holds if any occurrence meets it.
-            let (pname, param) = match name.split_once(';') {
-                Some((p, q)) => (p, Some(q)),
-                None => (name.as_str(), None),
-            };
-            let values: Vec<&str> = first
-                .props
-                .iter()
-                .filter(|p| p.name.eq_ignore_ascii_case(pname))
-                .filter_map(|p| match param {
-                    None => Some(p.value.as_str()),
-                    Some(q) => p
-                        .params
-                        .iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case(q))
-                        .map(|(_, v)| v.as_str()),
-                })
-                .collect();
-            let path = at(&format!("{addr}/{name}"));
-            if values.len() <= 1 {
-                match_value(
-                    &path,
-                    m,
-                    values.first().map(|v| Actual::Text(v)),
-                    ctx,
-                    diffs,
-                );
-                continue;
-            }
-            let mut first_diffs = None;
-            let mut met = false;
-            for v in &values {
-                let mut d = Vec::new();
-                match_value(&path, m, Some(Actual::Text(v)), ctx, &mut d);
-                if d.is_empty() {
-                    met = true;
-                    break;
-                }
-                first_diffs.get_or_insert(d);
-            }
-            if !met {
-                if matches!(m, ValueMatch::Text(t) if t == "absent") {
-                    diffs.extend(first_diffs.unwrap_or_default());
-                } else {
-                    diffs.push(Diff {
-                        path,
-                        expected: format!(
-                            "one of the {} occurrences {}",
-                            values.len(),
-                            describe(m, ctx)
-                        ),
-                        got: format!("{values:?}"),
-                    });
-                }
-            }
         }
     }
-    for (kind, n) in &exp.count {
-        let mut all = Vec::new();
-        cal.find_all(kind, &mut all);
-        if all.len() != *n {
-            diffs.push(Diff {
-                path: at(&format!("count({kind})")),
-                expected: n.to_string(),
-                got: all.len().to_string(),
-            });
-        }
-    }
-    canon
+    want
 }
 
-/// Path-addressed differences between two calendars, component by component.
-fn diff_components(
-    prefix: &str,
-    want: &ical::Component,
-    got: &ical::Component,
-    ignore: &[String],
+/// Compare one property expected in the propstat of status `code`.
+fn match_prop(
+    path: &str,
+    got: &xml::Response,
+    code: u16,
+    q: &QName,
+    m: &ValueMatch,
+    ctx: &Ctx,
     diffs: &mut Vec<Diff>,
 ) {
-    let path = |c: &ical::Component| format!("{prefix}{}", c.address());
-    let props = |c: &ical::Component| -> BTreeMap<String, Vec<String>> {
-        let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for p in &c.props {
-            if ignore.iter().any(|i| i.eq_ignore_ascii_case(&p.name)) {
-                continue;
-            }
-            let mut v = String::new();
-            for (k, val) in &p.params {
-                let _ = write!(v, ";{k}={val}");
-            }
-            let _ = write!(v, ":{}", p.value);
-            m.entry(p.name.clone()).or_default().push(v);
-        }
-        m.values_mut().for_each(|v| v.sort());
-        m
-    };
-    let (pw, pg) = (props(want), props(got));
-    for name in pw.keys().chain(pg.keys().filter(|k| !pw.contains_key(*k))) {
-        let (a, b) = (pw.get(name), pg.get(name));
-        if a != b {
-            diffs.push(Diff {
-                path: format!("{}/{name}", path(want)),
-                expected: a
-                    .map(|v| format!("{v:?}"))
-                    .unwrap_or_else(|| "(absent)".into()),
-                got: b
-                    .map(|v| format!("{v:?}"))
-                    .unwrap_or_else(|| "(missing)".into()),
-            });
-        }
+    let in_ps = got
+        .propstats
+        .iter()
+        .filter(|p| p.status == code)
+        .find_map(|p| p.props.iter().find(|e| &e.name == q));
+    if let Some(e) = in_ps {
+        return match_value(path, m, Some(Actual::Elem(e)), ctx, diffs);
     }
-    let mut used = vec![false; got.subs.len()];
-    for w in &want.subs {
-        let pos = got
-            .subs
-            .iter()
-            .enumerate()
-            .position(|(i, g)| !used[i] && g.key() == w.key());
-        match pos {
-            Some(i) => {
-                used[i] = true;
-                let inner = format!("{}/", path(want));
-                diff_components(&inner, w, &got.subs[i], ignore, diffs);
-            }
-            None => diffs.push(Diff {
-                path: format!("{}/{}", path(want), w.address()),
-                expected: "present".into(),
-                got: "(missing)".into(),
-            }),
-        }
+    if matches!(m, ValueMatch::Text(t) if t == "absent") {
+        return;
     }
-    for (i, g) in got.subs.iter().enumerate() {
-        if !used[i] {
-            diffs.push(Diff {
-                path: format!("{}/{}", path(want), g.address()),
-                expected: "(absent)".into(),
-                got: "present".into(),
-            });
-        }
-    }
+    diffs.push(Diff {
+        path: path.to_string(),
+        expected: describe(m, ctx),
+        got: match got.prop(q).map(|(s, _)| s) {
+            Some(s) => format!("(missing; the property is in propstat[{s}])"),
+            None => "(missing)".into(),
+        },
+    });
 }
 
 /// A unified diff of two canonical forms.
@@ -682,7 +466,7 @@ pub fn unified(expected: &str, actual: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{MatchRule, ResponseExpect};
+    use crate::scenario::{IcalExpect, MatchRule, ResponseExpect};
 
     fn ctx_vars() -> BTreeMap<String, String> {
         let mut v = BTreeMap::new();

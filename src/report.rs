@@ -24,6 +24,12 @@ pub struct Results {
     pub server_version: Option<String>,
     /// The Server header.
     pub server: Option<String>,
+    /// The product and version the server names itself as (discovery), e.g. `sabre/dav 1.8.12`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product: Option<String>,
+    /// The headers that named it (`Server`, `X-Sabre-Version`, …).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub identity: BTreeMap<String, String>,
     pub home: String,
     pub features: Vec<String>,
     /// How many scenarios had each outcome.
@@ -98,6 +104,8 @@ pub fn results(
         server_name: None,
         server_version: None,
         server: disc.server.clone(),
+        product: disc.product.clone(),
+        identity: disc.identity.iter().cloned().collect(),
         home: disc.home.path().to_string(),
         features: disc.features.iter().cloned().collect(),
         counts: BTreeMap::new(),
@@ -222,6 +230,8 @@ mod tests {
             server_name: None,
             server_version: None,
             server: None,
+            product: None,
+            identity: BTreeMap::new(),
             home: "/".into(),
             features: vec![],
             counts: BTreeMap::new(),
@@ -360,45 +370,8 @@ pub mod matrix {
              ⚠️ warn (a SHOULD/MAY-level requirement not met) · ❔ inconclusive (the situation under test could not be set up; the cause is below each table) · \
              ➖ ignored (the server does not advertise the feature).\n"
         );
-        md.push_str("| server | version | date | pass | fail | warn | inconclusive | ignored |\n|---|---|---|---|---|---|---|---|\n");
-        for r in runs {
-            let n = |o: Kind| r.count(o);
-            let _ = writeln!(
-                md,
-                "| {} | {} | {} | {} | {} | {} | {} | {} |",
-                cell(r.server_name.as_deref().unwrap_or("?")),
-                cell(
-                    r.server_version
-                        .as_deref()
-                        .or(r.server.as_deref())
-                        .unwrap_or("?")
-                ),
-                r.date,
-                n(Kind::Pass),
-                n(Kind::Fail),
-                n(Kind::Warn),
-                n(Kind::Inconclusive),
-                n(Kind::Ignored)
-            );
-        }
-        md.push_str(
-            "\n## Features (python-caldav compatibility-hint names)\n\n\
-             Decided by the MUST-level scenarios citing the sections given: full when all that ran \
-             pass, broken when any fails (with how many of those that ran), unsupported when none \
-             ran because the server does not advertise the feature.\n\n",
-        );
-        table_head(&mut md, "feature | sections", runs);
-        for (name, prefixes) in FEATURES {
-            let decided_by: Vec<&str> = prefixes
-                .iter()
-                .map(|p| p.trim_start_matches("::").trim_end_matches(" §"))
-                .collect();
-            let _ = write!(md, "| `{name}` | {} |", decided_by.join(", "));
-            for r in runs {
-                let _ = write!(md, " {} |", feature_cell(r, prefixes));
-            }
-            md.push('\n');
-        }
+        summary_table(&mut md, runs);
+        features_table(&mut md, runs);
         // group -> scenario -> per server result
         let mut groups: BTreeMap<String, (Option<String>, Rows)> = BTreeMap::new();
         for (i, r) in runs.iter().enumerate() {
@@ -420,45 +393,103 @@ pub mod matrix {
                 "\n## {}\n\n`scenarios/{g}.yaml`\n",
                 area.as_deref().unwrap_or(g)
             );
-            table_head(&mut md, "scenario | spec", runs);
-            let mut notes = Vec::new();
-            for (name, (spec, cells)) in rows {
-                let _ = write!(md, "| {} | {} |", cell(name), cell(&spec.join(", ")));
-                for (i, c) in cells.iter().enumerate() {
-                    match c {
-                        None => md.push_str(" – |"),
-                        Some(s) => {
-                            if s.outcome == Kind::Pass {
-                                let _ = write!(md, " {} |", mark(s.outcome));
-                            } else {
-                                notes.push((name.clone(), i, *s));
-                                let _ = write!(md, " {} [{}] |", mark(s.outcome), notes.len());
-                            }
-                        }
-                    }
-                }
-                md.push('\n');
-            }
-            if !notes.is_empty() {
-                md.push('\n');
-                for (k, (name, i, s)) in notes.iter().enumerate() {
-                    let server = runs[*i].server_name.as_deref().unwrap_or("?");
-                    let mut line = format!(
-                        "{}. **{server}**, `{name}`: {}",
-                        k + 1,
-                        cell(s.reason.as_deref().unwrap_or(""))
-                    );
-                    if let Some(v) = &s.violates {
-                        let _ = write!(line, " (violates {v})");
-                    }
-                    if let Some(u) = &s.issue {
-                        let _ = write!(line, " [upstream]({u})");
-                    }
-                    md.push_str(&line);
-                    md.push('\n');
-                }
-            }
+            group_table(&mut md, runs, rows);
         }
         md
+    }
+
+    /// One row per server: version, date and the count of each outcome.
+    fn summary_table(md: &mut String, runs: &[Results]) {
+        md.push_str("| server | version | date |");
+        for k in Kind::ALL {
+            let _ = write!(md, " {k} |");
+        }
+        md.push_str("\n|---|---|---|");
+        for _ in Kind::ALL {
+            md.push_str("---|");
+        }
+        md.push('\n');
+        for r in runs {
+            let _ = write!(
+                md,
+                "| {} | {} | {} |",
+                cell(r.server_name.as_deref().unwrap_or("?")),
+                cell(
+                    r.server_version
+                        .as_deref()
+                        .or(r.product.as_deref())
+                        .or(r.server.as_deref())
+                        .unwrap_or("?")
+                ),
+                r.date,
+            );
+            for k in Kind::ALL {
+                let _ = write!(md, " {} |", r.count(k));
+            }
+            md.push('\n');
+        }
+    }
+
+    /// python-caldav feature names, per server.
+    fn features_table(md: &mut String, runs: &[Results]) {
+        md.push_str(
+            "\n## Features (python-caldav compatibility-hint names)\n\n\
+             Decided by the MUST-level scenarios citing the sections given: full when all that ran \
+             pass, broken when any fails (with how many of those that ran), unsupported when none \
+             ran because the server does not advertise the feature.\n\n",
+        );
+        table_head(md, "feature | sections", runs);
+        for (name, prefixes) in FEATURES {
+            let decided_by: Vec<&str> = prefixes
+                .iter()
+                .map(|p| p.trim_start_matches("::").trim_end_matches(" §"))
+                .collect();
+            let _ = write!(md, "| `{name}` | {} |", decided_by.join(", "));
+            for r in runs {
+                let _ = write!(md, " {} |", feature_cell(r, prefixes));
+            }
+            md.push('\n');
+        }
+    }
+
+    /// The table of one scenario file, then a numbered note per result that is not a pass.
+    fn group_table(md: &mut String, runs: &[Results], rows: &Rows) {
+        table_head(md, "scenario | spec", runs);
+        let mut notes = Vec::new();
+        for (name, (spec, cells)) in rows {
+            let _ = write!(md, "| {} | {} |", cell(name), cell(&spec.join(", ")));
+            for (i, c) in cells.iter().enumerate() {
+                match c {
+                    None => md.push_str(" – |"),
+                    Some(s) if s.outcome == Kind::Pass => {
+                        let _ = write!(md, " {} |", mark(s.outcome));
+                    }
+                    Some(s) => {
+                        notes.push((name.clone(), i, *s));
+                        let _ = write!(md, " {} [{}] |", mark(s.outcome), notes.len());
+                    }
+                }
+            }
+            md.push('\n');
+        }
+        if !notes.is_empty() {
+            md.push('\n');
+        }
+        for (k, (name, i, s)) in notes.iter().enumerate() {
+            let server = runs[*i].server_name.as_deref().unwrap_or("?");
+            let _ = write!(
+                md,
+                "{}. **{server}**, `{name}`: {}",
+                k + 1,
+                cell(s.reason.as_deref().unwrap_or(""))
+            );
+            if let Some(v) = &s.violates {
+                let _ = write!(md, " (violates {v})");
+            }
+            if let Some(u) = &s.issue {
+                let _ = write!(md, " [upstream]({u})");
+            }
+            md.push('\n');
+        }
     }
 }

@@ -706,6 +706,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_step_that_checks_the_requirement_can_fail() {
+        let at = |phase| At {
+            phase,
+            label: "x 1".into(),
+            ..At::default()
+        };
+        for phase in [Phase::Step, Phase::Oracle] {
+            assert!(!Problem::new(at(phase), "s").is_inconclusive());
+        }
+        for phase in [
+            Phase::Scenario,
+            Phase::Scratch,
+            Phase::Setup,
+            Phase::Teardown,
+            Phase::Cleanup,
+        ] {
+            assert!(Problem::new(at(phase), "s").is_inconclusive(), "{phase:?}");
+        }
+        let mut refused = Problem::new(at(Phase::Step), "scope guard refused PUT /x");
+        refused.cause = Some("the suite refused to send a request".into());
+        assert!(refused.is_inconclusive());
+        let setup = Problem::new(at(Phase::Setup), "answered 500");
+        assert!(setup.cause().starts_with("x 1 did not succeed"));
+    }
+
+    #[test]
     fn stable_paths_hide_the_run() {
         let mut v = BTreeMap::new();
         v.insert("home".to_string(), "/dav/u1/".to_string());

@@ -1494,3 +1494,93 @@ fn malformed_scenario_files_are_all_reported_and_nothing_is_sent() {
         server.seen()
     );
 }
+
+const INCONCLUSIVE_SCENARIOS: &str = r#"area: inconclusive outcomes
+scenarios:
+  - name: setup-fails
+    desc: A setup step the server answers otherwise than expected.
+    requirement: r
+    spec: [RFC4791 §5.3.4]
+    setup:
+      - { method: GET, path: event.ics, expect: { status: 404 } }
+    steps:
+      - { method: GET, path: event.ics, expect: { status: 200 } }
+  - name: teardown-fails
+    desc: The steps pass, the teardown does not.
+    requirement: r
+    spec: [RFC4791 §5.3.4]
+    steps:
+      - { method: GET, path: event.ics, expect: { status: 200 } }
+    teardown:
+      - { method: GET, path: event.ics, expect: { status: 404 } }
+"#;
+
+#[test]
+fn a_failing_setup_or_teardown_is_inconclusive_never_a_fail() {
+    let server = Server::start(Mode::Good);
+    let dir = Dir::new(&[("inconclusive.yaml", INCONCLUSIVE_SCENARIOS)]);
+    let (results, junit) = (dir.file("r.json"), dir.file("j.xml"));
+    let (results, junit) = (results.display().to_string(), junit.display().to_string());
+    let out = run(&args(
+        &server,
+        &dir,
+        &["--results", &results, "--junit", &junit],
+    ));
+    assert_eq!(
+        out.code, 101,
+        "an unbaselined inconclusive fails the run:\n{out:?}"
+    );
+    assert!(out.stdout.contains("0 passed; 2 failed"), "{out:?}");
+    for block in out.stdout.split("---- ").skip(1) {
+        let message = block.split_once("----\n").map(|x| x.1).unwrap_or("");
+        assert!(message.starts_with("inconclusive: "), "{block}");
+    }
+    let r: caldav_conformance::report::Results =
+        serde_json::from_str(&std::fs::read_to_string(&results).expect("results")).expect("json");
+    let inconclusive = caldav_conformance::outcome::Kind::Inconclusive;
+    assert!(
+        r.scenarios.iter().all(|s| s.outcome == inconclusive),
+        "{r:?}"
+    );
+    let steps: Vec<&str> = r
+        .scenarios
+        .iter()
+        .filter_map(|s| s.failure.as_ref().map(|f| f.step.as_str()))
+        .collect();
+    assert_eq!(steps, ["setup 1", "teardown 1"]);
+    let j = std::fs::read_to_string(&junit).expect("junit");
+    assert!(
+        j.contains("failures=\"0\" errors=\"2\"") && j.contains("<error "),
+        "{j}"
+    );
+    assert!(out.stdout.trim_end().ends_with(
+        "0 pass, 0 fail, 0 ignored, 0 warnings, 2 inconclusive (no baseline: every fail and inconclusive counts)"
+    ), "{out:?}");
+
+    // A baseline that expects them, where they are: the run matches it.
+    let entry = |name: &str, step: &str| {
+        format!("  \"inconclusive::{name}\":\n    outcome: inconclusive\n    reason: r\n    step: {step}\n    path: status\n")
+    };
+    let base = dir.file("baseline.yaml");
+    let text = format!(
+        "server: s\nexpect:\n{}{}",
+        entry("setup-fails", "setup 1"),
+        entry("teardown-fails", "teardown 1")
+    );
+    std::fs::write(&base, &text).expect("write baseline");
+    let b = base.display().to_string();
+    let out = run(&args(&server, &dir, &["--baseline", &b]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("test result: ok."), "{out:?}");
+    assert!(out.stdout.trim_end().ends_with("matches its baseline — 0 pass, 0 known deviations, 0 ignored, 0 warnings, 2 inconclusive"), "{out:?}");
+
+    // Expected at another step: changed.
+    std::fs::write(&base, text.replace("step: setup 1", "step: setup 2")).expect("write");
+    let out = run(&args(&server, &dir, &["--baseline", &b]));
+    assert_eq!(out.code, 101, "{out:?}");
+    assert!(
+        out.all().contains("changed: inconclusive::setup-fails: baseline says setup 2 at status, got setup 1 at status"),
+        "{out:?}"
+    );
+    assert_safe(&server.seen());
+}

@@ -11,11 +11,14 @@ Steps (the same names as clients/tsdav/driver.mjs, so the two can be compared):
   list_calendars   principal.calendars()
   create_calendar  make_calendar(name, cal_id) in the home
   create_event     calendar.add_event(ics, no_overwrite=True): If-None-Match: * (and a UID search)
+  create_conflict  a second device's add_event(no_overwrite=True) of the same event is refused
+                   (by the library's UID search or the server's 412) and the first is unchanged
   fetch_event      calendar.event_by_url(url).load(): GET
   sync_initial     calendar.objects_by_sync_token(load_objects=True): sync-collection, or the
                    library's own fallback (full retrieval) where the server has none
   update_event     event.save() after an edit: If-Match with the cached ETag
   sync_changes     collection.sync() reports the edited event, with the new data
+  update_conflict  a save() from a copy loaded before the edit is refused (If-Match: 412)
   delete_event     event.delete()
   sync_deleted     collection.sync() reports the deletion
   delete_calendar  calendar.delete() (cleanup)
@@ -38,10 +41,12 @@ STEPS = [
     "list_calendars",
     "create_calendar",
     "create_event",
+    "create_conflict",
     "fetch_event",
     "sync_initial",
     "update_event",
     "sync_changes",
+    "update_conflict",
     "delete_event",
     "sync_deleted",
     "delete_calendar",
@@ -224,6 +229,21 @@ def main():
 
     run("create_event", create_event, needs=["create_calendar"])
 
+    def create_conflict():
+        other = ics.replace("SUMMARY:ccf client driver", "SUMMARY:second device")
+        try:
+            state["cal"].add_event(other, no_overwrite=True)
+        except Exception as e:  # noqa: BLE001 - a refusal is what is expected
+            info["create_conflict"] = type(e).__name__
+        else:
+            raise AssertionError("the second save with no_overwrite=True succeeded")
+        ev = state["cal"].event_by_url(state["url"])
+        ev.load()
+        if "second device" in (ev.data or ""):
+            raise AssertionError("the first event was overwritten")
+
+    run("create_conflict", create_conflict, needs=["create_event"])
+
     def fetch_event():
         ev = state["cal"].event_by_url(state["url"])
         ev.load()
@@ -232,6 +252,9 @@ def main():
         if not ev.etag:
             raise AssertionError("GET gave no ETag: the edit cannot be conditional")
         state["ev"] = ev
+        stale = state["cal"].event_by_url(state["url"])
+        stale.load()
+        state["stale"] = stale
 
     run("fetch_event", fetch_event, needs=["create_event"])
 
@@ -268,6 +291,18 @@ def main():
             raise AssertionError("sync reported the event but with its old data")
 
     run("sync_changes", sync_changes, needs=["sync_initial", "update_event"])
+
+    def update_conflict():
+        stale = state["stale"]
+        stale.icalendar_component["summary"] = "ccf client driver (stale copy)"
+        try:
+            stale.save()
+        except Exception as e:  # noqa: BLE001 - a refusal is what is expected
+            info["update_conflict"] = type(e).__name__
+        else:
+            raise AssertionError("a save() with the ETag from before the edit succeeded (lost update)")
+
+    run("update_conflict", update_conflict, needs=["update_event"])
 
     def delete_event():
         time.sleep(pause)

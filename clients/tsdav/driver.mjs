@@ -10,11 +10,14 @@
 //   list_calendars   client.fetchCalendars(): PROPFIND Depth 1 on the home (+ supported-report-set)
 //   create_calendar  client.makeCalendar() in the home, then fetchCalendars() to find it
 //   create_event     client.createCalendarObject(): PUT with If-None-Match: *
+//   create_conflict  the same createCalendarObject() from a second device is refused (412)
 //   fetch_event      client.fetchCalendarObjects(): calendar-query, then calendar-multiget
 //   sync_initial     the calendar's sync-token or getctag as fetchCalendars() read it: what
 //                    client.syncCalendars() compares to decide that a calendar changed
 //   update_event     client.updateCalendarObject(): PUT with If-Match: <etag from the fetch>
 //   sync_changes     client.syncCalendars({oldCalendars}) reports the edit, with the new data
+//   update_conflict  updateCalendarObject() with the ETag from before the edit is refused (412)
+//   delete_conflict  deleteCalendarObject() with that stale ETag is refused (412)
 //   delete_event     client.deleteCalendarObject(): DELETE with If-Match
 //   sync_deleted     client.syncCalendars() again: the event is gone
 //   delete_calendar  client.deleteObject() on the calendar (cleanup)
@@ -29,10 +32,13 @@ const STEPS = [
   'list_calendars',
   'create_calendar',
   'create_event',
+  'create_conflict',
   'fetch_event',
   'sync_initial',
   'update_event',
   'sync_changes',
+  'update_conflict',
+  'delete_conflict',
   'delete_event',
   'sync_deleted',
   'delete_calendar',
@@ -243,6 +249,20 @@ await run(
 );
 
 await run(
+  'create_conflict',
+  async () => {
+    const res = await client.createCalendarObject({
+      calendar: state.cal,
+      filename: `${uid}.ics`,
+      iCalString: ics('second device'),
+    });
+    if (res.ok) throw new Error(`the same create from a second device succeeded (HTTP ${res.status}): the first event is overwritten`);
+    info.create_conflict = res.status;
+  },
+  ['create_event'],
+);
+
+await run(
   'fetch_event',
   async () => {
     const objs = await client.fetchCalendarObjects({ calendar: state.cal });
@@ -251,6 +271,7 @@ await run(
     if (!ev.data || !String(ev.data).includes(uid)) throw new Error('fetched data lacks the UID');
     if (!ev.etag) throw new Error('no getetag: the edit cannot be conditional');
     state.ev = ev;
+    state.staleEtag = ev.etag;
     state.objects = objs;
   },
   ['create_event'],
@@ -314,6 +335,30 @@ await run(
     state.ev = ev;
   },
   ['sync_initial', 'update_event'],
+);
+
+await run(
+  'update_conflict',
+  async () => {
+    const res = await client.updateCalendarObject({
+      calendarObject: { url: state.url, etag: state.staleEtag, data: ics('stale copy') },
+    });
+    if (res.ok) throw new Error(`an update with the ETag from before the edit succeeded (HTTP ${res.status}): lost update`);
+    info.update_conflict = res.status;
+  },
+  ['update_event', 'sync_changes'],
+);
+
+await run(
+  'delete_conflict',
+  async () => {
+    const res = await client.deleteCalendarObject({
+      calendarObject: { url: state.url, etag: state.staleEtag },
+    });
+    if (res.ok) throw new Error(`a delete with the ETag from before the edit succeeded (HTTP ${res.status})`);
+    info.delete_conflict = res.status;
+  },
+  ['update_event', 'sync_changes'],
 );
 
 await run(

@@ -417,7 +417,7 @@ fn run_suite(
     let mut exit = conclusion.exit_code();
     let mut cmp = None;
     if let Some(b) = baseline.as_deref() {
-        annotate(&mut results, b, &outcomes);
+        results.annotate(b, &outcomes);
         let c = baseline::compare(b, only.iter().copied());
         eprint!("{}", c.render(&files_of(&cli.opts.baseline)));
         exit = if c.is_clean() {
@@ -442,35 +442,13 @@ fn run_suite(
         .or_else(|| run.disc.server.clone())
         .or_else(|| cli.opts.server_name.clone())
         .unwrap_or_else(|| "the server".into());
-    println!("\n{}", verdict(&name, &results, cmp.as_ref()));
+    println!("\n{}", report::verdict(&name, &results, cmp.as_ref()));
     exit
 }
 
 fn files_of(paths: &[PathBuf]) -> String {
     let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
     files.join(", ")
-}
-
-/// Mark each result against the baseline, and give known deviations their reviewed reason.
-fn annotate(
-    results: &mut report::Results,
-    b: &Baseline,
-    outcomes: &std::collections::BTreeMap<String, (Outcome, Duration)>,
-) {
-    for s in results.scenarios.iter_mut() {
-        let Some((o, _)) = outcomes.get(&s.name) else {
-            continue;
-        };
-        let entry = b.expect.get(&s.name);
-        let j = baseline::judge(entry, o);
-        if let Some(e) = entry.filter(|_| j.mark != Mark::Stale && s.outcome != Kind::Pass) {
-            s.reason = Some(e.reason.clone());
-            s.violates = e.violates.clone();
-            s.issue = e.issue.clone();
-        }
-        s.baseline_detail = (!j.detail.is_empty()).then_some(j.detail);
-        s.baseline = Some(j.mark);
-    }
 }
 
 /// --write-baseline, --junit and --results.
@@ -511,75 +489,6 @@ fn write_outputs(
             .map_err(|e| format!("cannot write --results {}: {e}", p.display()))?;
     }
     Ok(())
-}
-
-/// Up to five names of a list, then how many more.
-fn some_names(list: &[(String, String)]) -> String {
-    let mut names: Vec<&str> = list.iter().take(5).map(|(n, _)| n.as_str()).collect();
-    let more = format!("… {} more", list.len().saturating_sub(5));
-    if list.len() > 5 {
-        names.push(&more);
-    }
-    names.join(", ")
-}
-
-/// The last line of a run: the verdict, in words.
-fn verdict(name: &str, r: &report::Results, cmp: Option<&baseline::Comparison>) -> String {
-    let n = |k: Kind| r.count(k);
-    let plural =
-        |c: usize, one: &str, many: &str| format!("{c} {}", if c == 1 { one } else { many });
-    let known = r
-        .scenarios
-        .iter()
-        .filter(|s| s.outcome == Kind::Fail && s.baseline == Some(Mark::Expected))
-        .count();
-    let fails = match cmp {
-        Some(_) if known == n(Kind::Fail) => plural(known, "known deviation", "known deviations"),
-        Some(_) => format!(
-            "{} fail ({})",
-            n(Kind::Fail),
-            plural(known, "known deviation", "known deviations")
-        ),
-        None => format!("{} fail", n(Kind::Fail)),
-    };
-    let mut parts = vec![format!("{} pass", n(Kind::Pass)), fails];
-    for (k, one, many) in [
-        (Kind::Ignored, "ignored", "ignored"),
-        (Kind::Warn, "warning", "warnings"),
-        (Kind::Inconclusive, "inconclusive", "inconclusive"),
-    ] {
-        parts.push(plural(n(k), one, many));
-    }
-    let counts = parts.join(", ");
-    match cmp {
-        Some(c) if c.is_clean() => format!("{name}: matches its baseline — {counts}"),
-        Some(c) => {
-            let mut diffs = Vec::new();
-            for (list, one, many) in [
-                (&c.regressions, "regression", "regressions"),
-                (&c.stale, "stale entry", "stale entries"),
-                (&c.changed, "changed failure", "changed failures"),
-            ] {
-                if !list.is_empty() {
-                    diffs.push(format!(
-                        "{} ({})",
-                        plural(list.len(), one, many),
-                        some_names(list)
-                    ));
-                }
-            }
-            format!(
-                "{name}: DIFFERS from its baseline — {}; {counts}",
-                diffs.join("; ")
-            )
-        }
-        None if n(Kind::Fail) + n(Kind::Inconclusive) == 0 => {
-            format!("{name}: no failures — {counts}")
-        }
-        None => {
-            format!("{name}: FAILED — {counts} (no baseline: every fail and inconclusive counts)")
-        }
-    }
 }
 
 fn load(scenarios: &Path, fixtures: &Path) -> Result<Vec<Loaded>, ExitCode> {

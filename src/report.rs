@@ -3,7 +3,7 @@
 //! XML for CI systems, and the matrix. Failure text comes from `outcome::Failure`, never from
 //! re-reading a message.
 
-use crate::baseline::Mark;
+use crate::baseline::{self, Baseline, Comparison, Mark};
 use crate::discovery::Discovered;
 use crate::outcome::{Failure, Kind, Limits, Outcome};
 use crate::scenario::{Level, Loaded};
@@ -71,6 +71,24 @@ impl Results {
     pub fn count(&self, k: Kind) -> usize {
         self.scenarios.iter().filter(|s| s.outcome == k).count()
     }
+
+    /// Mark each result against the baseline, and give known deviations their reviewed reason.
+    pub fn annotate(&mut self, b: &Baseline, outcomes: &BTreeMap<String, (Outcome, Duration)>) {
+        for s in self.scenarios.iter_mut() {
+            let Some((o, _)) = outcomes.get(&s.name) else {
+                continue;
+            };
+            let entry = b.expect.get(&s.name);
+            let j = baseline::judge(entry, o);
+            if let Some(e) = entry.filter(|_| j.mark == Mark::Expected && s.outcome != Kind::Pass) {
+                s.reason = Some(e.reason.clone());
+                s.violates = e.violates.clone();
+                s.issue = e.issue.clone();
+            }
+            s.baseline_detail = (!j.detail.is_empty()).then_some(j.detail);
+            s.baseline = Some(j.mark);
+        }
+    }
 }
 
 pub fn results(
@@ -113,6 +131,79 @@ pub fn results(
     };
     r.counts = Kind::ALL.iter().map(|k| (*k, r.count(*k))).collect();
     r
+}
+
+/// Up to five names of a list, then how many more.
+fn some_names(list: &[(String, String)]) -> String {
+    let mut names: Vec<&str> = list.iter().take(5).map(|(n, _)| n.as_str()).collect();
+    let more = format!("… {} more", list.len().saturating_sub(5));
+    if list.len() > 5 {
+        names.push(&more);
+    }
+    names.join(", ")
+}
+
+/// The last line of a run: the verdict, in words.
+pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
+    let n = |k: Kind| r.count(k);
+    let plural =
+        |c: usize, one: &str, many: &str| format!("{c} {}", if c == 1 { one } else { many });
+    let known = r
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Kind::Fail && s.baseline == Some(Mark::Expected))
+        .count();
+    let fails = match cmp {
+        Some(_) if known == n(Kind::Fail) => plural(known, "known deviation", "known deviations"),
+        Some(_) => format!(
+            "{} fail ({})",
+            n(Kind::Fail),
+            plural(known, "known deviation", "known deviations")
+        ),
+        None => format!("{} fail", n(Kind::Fail)),
+    };
+    let mut parts = vec![format!("{} pass", n(Kind::Pass)), fails];
+    for (k, one, many) in [
+        (Kind::Ignored, Kind::Ignored.label(), Kind::Ignored.label()),
+        (Kind::Warn, "warning", "warnings"),
+        (
+            Kind::Inconclusive,
+            Kind::Inconclusive.label(),
+            Kind::Inconclusive.label(),
+        ),
+    ] {
+        parts.push(plural(n(k), one, many));
+    }
+    let counts = parts.join(", ");
+    match cmp {
+        Some(c) if c.is_clean() => format!("{name}: matches its baseline — {counts}"),
+        Some(c) => {
+            let mut diffs = Vec::new();
+            for (list, one, many) in [
+                (&c.regressions, "regression", "regressions"),
+                (&c.stale, "stale entry", "stale entries"),
+                (&c.changed, "changed failure", "changed failures"),
+            ] {
+                if !list.is_empty() {
+                    diffs.push(format!(
+                        "{} ({})",
+                        plural(list.len(), one, many),
+                        some_names(list)
+                    ));
+                }
+            }
+            format!(
+                "{name}: DIFFERS from its baseline — {}; {counts}",
+                diffs.join("; ")
+            )
+        }
+        None if n(Kind::Fail) + n(Kind::Inconclusive) == 0 => {
+            format!("{name}: no failures — {counts}")
+        }
+        None => {
+            format!("{name}: FAILED — {counts} (no baseline: every fail and inconclusive counts)")
+        }
+    }
 }
 
 fn esc(s: &str) -> String {

@@ -29,6 +29,7 @@ pub fn asserts(st: &Step) -> bool {
         || e.multistatus.is_some()
         || e.calendar.is_some()
         || !st.check.is_empty()
+        || st.concurrent.is_some()
 }
 
 fn section_key(s: &str) -> (String, Vec<u32>) {

@@ -8,6 +8,8 @@ use crate::scenario::{Capture, Expect, StatusSpec, Transition};
 use crate::xml::{self, Multistatus, QName};
 use std::collections::BTreeMap;
 
+mod views;
+
 /// The response body as a multistatus, parsed on first use.
 pub type ParsedMs<'a> = dyn Fn() -> &'a Result<Multistatus, String> + 'a;
 
@@ -142,6 +144,11 @@ pub fn capture<'a>(
             response_href,
         } => (Some(prop), href, *response_href),
         Capture::ResponseHref { href } => (None, href, true),
+        Capture::Status => return Ok(Some(resp.status.to_string())),
+        Capture::Members(coll) => {
+            let ms = parsed().as_ref().map_err(Clone::clone)?;
+            return Ok(Some(views::members(ms, &ctx.href(coll))));
+        }
     };
     let ms = parsed().as_ref().map_err(Clone::clone)?;
     let want_href = href.as_ref().map(|h| xml::normalize_href(&ctx.href(h)));
@@ -181,7 +188,8 @@ fn capture_ical(spec: &str, resp: &Response) -> Result<Option<String>, String> {
         .map(str::to_string))
 }
 
-/// The transitions a step checks over captured values (`unchanged`, `changed`).
+/// The transitions a step checks over captured values (`unchanged`, `changed`, and the
+/// client-view checks `converges` and `one_of` of `views`).
 pub fn transitions(
     checks: &[Transition],
     captured: &BTreeMap<String, Option<String>>,
@@ -211,6 +219,14 @@ pub fn transitions(
         }
         let changed: &[String] = match t {
             Transition::Changed(names) => names,
+            Transition::Converges(c) => {
+                diffs.extend(views::converges(c, captured));
+                &[]
+            }
+            Transition::OneOf(o) => {
+                diffs.extend(views::one_of(o, captured));
+                &[]
+            }
             Transition::Unchanged(_) => &[],
         };
         for w in changed.windows(2) {

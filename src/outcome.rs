@@ -115,6 +115,17 @@ pub struct Failure {
     pub level: Level,
     /// The scenario's one-line description.
     pub about: String,
+    /// With `repeat:`: the round the failure happened in (`ran`) of how many (`of`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<Rounds>,
+}
+
+/// For a scenario with `repeat:`: how many rounds ran (a failure stops at its round) of how
+/// many the scenario has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rounds {
+    pub ran: u32,
+    pub of: u32,
 }
 
 /// How much of a failure the console shows; the JSON results keep everything.
@@ -168,6 +179,7 @@ impl Failure {
             requirement: String::new(),
             level: Level::Must,
             about: String::new(),
+            rounds: None,
         }
     }
 
@@ -176,9 +188,12 @@ impl Failure {
         self.diffs.first().map(|d| d.path.as_str())
     }
 
-    /// `step 3 (PUT a.ics: create the event)`
+    /// `step 3 (PUT a.ics: create the event)`, `step 1, round 4 of 20 (…)`
     pub fn step_title(&self) -> String {
         let mut s = self.step.clone();
+        if let Some(r) = self.rounds {
+            let _ = write!(s, ", round {} of {}", r.ran, r.of);
+        }
         let req = match (&self.method, &self.path) {
             (Some(m), Some(p)) if p.is_empty() => format!("{m} {{calendar}}"),
             (Some(m), Some(p)) => format!("{m} {p}"),

@@ -5,7 +5,7 @@
 
 use crate::baseline::{self, Baseline, Comparison, Mark};
 use crate::discovery::Discovered;
-use crate::outcome::{Failure, Kind, Limits, Outcome};
+use crate::outcome::{Failure, Kind, Limits, Outcome, Rounds};
 use crate::scenario::{Level, Loaded};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -64,6 +64,9 @@ pub struct ScenarioResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
     pub millis: u128,
+    /// With `repeat:`: how many rounds ran of how many (a pass ran them all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rounds: Option<Rounds>,
 }
 
 impl Results {
@@ -114,6 +117,10 @@ pub fn results(
             violates: None,
             issue: None,
             millis: d.as_millis(),
+            rounds: match (l.scenario.repeat, o) {
+                (Some(of), Outcome::Pass) => Some(Rounds { ran: of, of }),
+                _ => o.failure().and_then(|f| f.rounds),
+            },
         });
     }
     let mut r = Results {
@@ -306,6 +313,7 @@ mod tests {
             violates: None,
             issue: None,
             millis: 5,
+            rounds: None,
         }
     }
 

@@ -8,7 +8,7 @@ use crate::discovery::Discovered;
 use crate::evaluate::{self, ParsedMs};
 use crate::http::{self, Client, Request, Scope};
 use crate::matching::{resolve_ref, Ctx, Diff};
-use crate::outcome::{Failure, Outcome};
+use crate::outcome::{Failure, Outcome, Rounds};
 use crate::scenario::{Level, Loaded, Scenario, ScratchMode, Step};
 use crate::template;
 use crate::xml::{self, Multistatus};
@@ -18,6 +18,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
+
+mod concurrent;
 
 /// Everything the trials share.
 pub struct Run {
@@ -70,12 +72,16 @@ struct At {
 
 impl At {
     fn step(phase: Phase, name: &str, i: usize, st: &Spanned<Step>, file: &str) -> At {
+        let (method, path) = match &st.value.concurrent {
+            Some(g) => (format!("{} concurrent requests", g.size()), None),
+            None => (st.value.method.clone(), Some(st.value.path.clone())),
+        };
         At {
             phase,
             label: format!("{name} {}", i + 1),
             location: Some(format!("{file}:{}", st.referenced.line())),
-            method: Some(st.value.method.clone()),
-            path: Some(st.value.path.clone()),
+            method: Some(method),
+            path,
             desc: st.value.desc.clone(),
         }
     }
@@ -101,6 +107,8 @@ struct Problem {
     /// Why the scenario cannot be evaluated, when the suite knows: the scope guard refused the
     /// request, or the answer matched the step's `inconclusive.when`.
     cause: Option<String>,
+    /// With `repeat:`, the round it happened in.
+    rounds: Option<Rounds>,
 }
 
 impl Problem {
@@ -112,6 +120,7 @@ impl Problem {
             unified: None,
             exchange: None,
             cause: None,
+            rounds: None,
         }
     }
 
@@ -311,9 +320,14 @@ impl Run {
         vars: &BTreeMap<String, String>,
     ) -> Outcome {
         let mut rest = after.into_iter();
-        let Some(first) = main.or_else(|| rest.next()) else {
+        let Some(mut first) = main.or_else(|| rest.next()) else {
             return Outcome::Pass;
         };
+        if let (None, Some(of), Phase::Teardown | Phase::Cleanup) =
+            (first.rounds, sc.scenario.repeat, first.at.phase)
+        {
+            first.rounds = Some(Rounds { ran: of, of }); // every round ran before it
+        }
         let inconclusive = first.is_inconclusive();
         let cause = inconclusive.then(|| first.cause());
         let also: Vec<String> = rest
@@ -366,6 +380,7 @@ impl Run {
             requirement: s.requirement.clone(),
             level: s.level,
             about: s.desc.clone(),
+            rounds: p.rounds,
         }
     }
 
@@ -449,16 +464,7 @@ impl Run {
             };
         }
         let file = sc.file.display().to_string();
-        let mut main = None;
-        for (phase, name, steps) in [
-            (Phase::Setup, "setup", &s.setup),
-            (Phase::Step, "step", &s.steps),
-        ] {
-            main = self.steps(phase, name, steps, &file, &mut st).await;
-            if main.is_some() {
-                break;
-            }
-        }
+        let main = self.rounds(s, &file, &mut st).await;
         let after = self
             .steps(Phase::Teardown, "teardown", &s.teardown, &file, &mut st)
             .await;
@@ -551,6 +557,9 @@ impl Run {
 
     /// Send one step's request and judge the answer: expectation, captures, transitions.
     async fn step(&self, st: &Step, state: &mut State) -> Result<(), Problem> {
+        if let Some(g) = &st.concurrent {
+            return self.concurrent(g, state).await;
+        }
         let plain = |summary: String| Problem::new(At::default(), summary);
         let req = self
             .build_request(st, &state.vars, &state.cal)
@@ -658,6 +667,9 @@ pub fn stable(text: &str, vars: &BTreeMap<String, String>) -> String {
     }
     if let Some(r) = vars.get("runid").filter(|r| !r.is_empty()) {
         out = out.replace(r.as_str(), "{runid}");
+    }
+    if let Some(r) = vars.get("round") {
+        out = replace_bounded(&out, r, "{round}");
     }
     relative_dates(&out)
 }

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 use crate::template;
 
+pub mod group;
 mod validate;
+
+pub use group::{Concurrent, Converges, Count, GroupExpect, OneOf};
 
 /// One YAML file: an RFC area holding one or more scenarios.
 #[derive(Debug, Deserialize)]
@@ -69,6 +72,10 @@ pub struct Scenario {
     pub read_only: bool,
     #[serde(default)]
     pub scratch: Scratch,
+    /// Run setup and steps this many times (rounds) in the same scratch calendar, `{round}`
+    /// naming each; the first problem ends the run. For races that could pass by luck.
+    #[serde(default)]
+    pub repeat: Option<u32>,
     #[serde(default)]
     pub setup: Vec<Spanned<Step>>,
     pub steps: Vec<Spanned<Step>>,
@@ -112,6 +119,7 @@ pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
             requires: Vec::new(),
             read_only: false,
             scratch: Scratch::default(),
+            repeat: None,
             setup: Vec::new(),
             steps: Vec::new(),
             teardown: Vec::new(),
@@ -162,6 +170,8 @@ pub enum ScratchMode {
 pub struct Step {
     #[serde(default)]
     pub desc: Option<String>,
+    /// The request method; empty only in a `concurrent` group step.
+    #[serde(default)]
     pub method: String,
     /// Relative to `{calendar}` unless it starts with `/`, `http` or a variable.
     #[serde(default)]
@@ -194,6 +204,13 @@ pub struct Step {
     /// with the given reason, never passed.
     #[serde(default)]
     pub inconclusive: Option<Inconclusive>,
+    /// A group of requests sent at the same time and checked together (then the step has
+    /// only `desc` besides); see `scenario::group`.
+    #[serde(default)]
+    pub concurrent: Option<Box<Concurrent>>,
+    /// In a `concurrent` group only: send this many copies of the request (`{i}` numbers them).
+    #[serde(default)]
+    pub copies: Option<u32>,
 }
 
 impl Step {
@@ -456,6 +473,12 @@ pub enum Capture {
     Ical(String),
     /// The href of the first response (or of the one for `href`): `{ response_href: true }`.
     ResponseHref { href: Option<String> },
+    /// The response's status code: `{ status: true }`.
+    Status,
+    /// The members of a collection a multistatus lists, as a client's view of it: one
+    /// `href etag` line per response strictly below the collection, `href (removed)` for a
+    /// bare 404 (a sync deletion); `{ members: "{calendar}" }`. See the `converges` check.
+    Members(String),
 }
 
 /// The keys a capture may have in YAML; see `Capture`.
@@ -474,78 +497,80 @@ struct CaptureKeys {
     ical: Option<String>,
     #[serde(default)]
     response_href: bool,
+    #[serde(default)]
+    status: bool,
+    #[serde(default)]
+    members: Option<String>,
 }
 
 impl TryFrom<CaptureKeys> for Capture {
     type Error = String;
 
     fn try_from(k: CaptureKeys) -> Result<Capture, String> {
-        let c = match k {
+        let sources = [
+            k.header.is_some(),
+            k.prop.is_some(),
+            k.sync_token,
+            k.ical.is_some(),
+            k.response_href && k.prop.is_none(),
+            k.status,
+            k.members.is_some(),
+        ];
+        // `href` narrows `prop` and `response_href`; alone, or with another source, it is stray.
+        let href_ok = k.href.is_none() || k.prop.is_some() || k.response_href;
+        if sources.iter().filter(|s| **s).count() != 1 || !href_ok {
+            return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, `response_href: true` (with optional `href`), `status: true`, or `members` (a collection href)".into());
+        }
+        Ok(match k {
             CaptureKeys {
-                header: Some(h),
-                prop: None,
-                href: None,
-                sync_token: false,
-                ical: None,
-                response_href: false,
+                header: Some(h), ..
             } => Capture::Header(h),
             CaptureKeys {
-                header: None,
                 prop: Some(prop),
                 href,
-                sync_token: false,
-                ical: None,
                 response_href,
+                ..
             } => Capture::Prop {
                 prop,
                 href,
                 response_href,
             },
+            CaptureKeys { ical: Some(i), .. } => Capture::Ical(i),
             CaptureKeys {
-                header: None,
-                prop: None,
-                href: None,
-                sync_token: true,
-                ical: None,
-                response_href: false,
-            } => Capture::SyncToken,
-            CaptureKeys {
-                header: None,
-                prop: None,
-                href: None,
-                sync_token: false,
-                ical: Some(i),
-                response_href: false,
-            } => Capture::Ical(i),
-            CaptureKeys {
-                header: None,
-                prop: None,
-                href,
-                sync_token: false,
-                ical: None,
                 response_href: true,
+                href,
+                ..
             } => Capture::ResponseHref { href },
-            _ => return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, or `response_href: true` (with optional `href`)".into()),
-        };
-        Ok(c)
+            CaptureKeys { status: true, .. } => Capture::Status,
+            CaptureKeys {
+                members: Some(m), ..
+            } => Capture::Members(m),
+            _ => Capture::SyncToken,
+        })
     }
 }
 
 /// A check over captured values after a step: `{ unchanged: [a, b] }` (all equal, whether
-/// over time or from two sources) or `{ changed: [a, b, c] }` (each differs from the
-/// previous). Exactly one key, which serde enforces.
+/// over time or from two sources), `{ changed: [a, b, c] }` (each differs from the previous),
+/// `{ converges: { from: [...], to: x } }` (a client's view built from captured `members`
+/// reaches the server's listing) or `{ one_of: { values: [...], rows: [[...]] } }` (the values
+/// together form one of the allowed rows). Exactly one key, which serde enforces.
 #[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Transition {
     Unchanged(Vec<String>),
     Changed(Vec<String>),
+    Converges(Converges),
+    OneOf(OneOf),
 }
 
 impl Transition {
     /// The captured values it compares.
-    pub fn names(&self) -> &[String] {
+    pub fn names(&self) -> Vec<&String> {
         match self {
-            Transition::Unchanged(n) | Transition::Changed(n) => n,
+            Transition::Unchanged(n) | Transition::Changed(n) => n.iter().collect(),
+            Transition::Converges(c) => c.names(),
+            Transition::OneOf(o) => o.values.iter().collect(),
         }
     }
 }

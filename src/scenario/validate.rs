@@ -3,6 +3,7 @@
 //! can derive, step methods, fixtures and their `with:` variables, every variable defined
 //! before use, captures and checks.
 
+use super::group;
 use super::*;
 
 /// Every problem of one scenario (at `line`:`col`), as (line, column, message).
@@ -35,13 +36,62 @@ pub(super) fn scenario(
         }
     }
     let mut captured: Vec<String> = Vec::new();
+    if let Some(n) = s.repeat {
+        if !(2..=group::MAX_ROUNDS).contains(&n) {
+            let max = group::MAX_ROUNDS;
+            errors.push((
+                line,
+                col,
+                format!("`repeat` is 2 to {max} rounds, here {n}"),
+            ));
+        }
+        captured.push("round".into());
+    }
     for st in s.setup.iter().chain(&s.steps).chain(&s.teardown) {
         let (l, c) = (st.referenced.line(), st.referenced.column());
-        for m in validate_step(&st.value, fixtures, &mut captured, &s.scratch) {
+        for (at, m) in validate_any(&st.value, fixtures, &mut captured, &s.scratch) {
+            let (l, c) = at.unwrap_or((l, c));
             errors.push((l, c, m));
         }
     }
     errors
+}
+
+/// An ordinary step, or a `concurrent` group: each request is checked as a step with `{i}`
+/// defined; afterwards its captures (`etag{i}` → `etag1`, `etag2`…) and, when exactly one
+/// answer must succeed, `{winner}` are defined. Errors carry the request's location, if any.
+fn validate_any(
+    st: &Step,
+    fixtures: &Path,
+    captured: &mut Vec<String>,
+    scratch: &Scratch,
+) -> Vec<(Option<(u64, u64)>, String)> {
+    let Some(g) = &st.concurrent else {
+        let mut errs = Vec::new();
+        if st.copies.is_some() {
+            errs.push("`copies` is only for the requests of a `concurrent` group".to_string());
+        }
+        errs.extend(validate_step(st, fixtures, captured, scratch));
+        return errs.into_iter().map(|m| (None, m)).collect();
+    };
+    let before = captured.clone();
+    let mut each = |r: &Step| {
+        let mut mine = before.clone();
+        mine.push("i".into());
+        validate_step(r, fixtures, &mut mine, scratch)
+    };
+    let errs = group::validate(st, g, &mut each);
+    let mut i = 0;
+    for r in &g.requests {
+        for _ in 0..r.value.copies.unwrap_or(1) {
+            i += 1;
+            captured.extend(group::capture_names(&r.value, i));
+        }
+    }
+    if g.expect.one_winner() {
+        captured.push("winner".into());
+    }
+    errs
 }
 
 /// Problems with the scenario as a whole: name, spec references, read_only, steps.
@@ -107,7 +157,9 @@ fn validate_step(
     scratch: &Scratch,
 ) -> Vec<String> {
     let mut errs = Vec::new();
-    if !METHODS.contains(&st.method.as_str()) {
+    if st.method.is_empty() {
+        errs.push("a step needs a `method` (or is a `concurrent` group)".into());
+    } else if !METHODS.contains(&st.method.as_str()) {
         errs.push(format!("unknown method {:?}", st.method));
     }
     if st.body.is_some() && st.fixture.is_some() {
@@ -239,7 +291,7 @@ fn validate_captures(st: &Step, captured: &mut Vec<String>, scratch: &Scratch) -
                     check_vars(h, captured, scratch, &mut errs);
                 }
             }
-            Capture::ResponseHref { href: Some(h) } => {
+            Capture::ResponseHref { href: Some(h) } | Capture::Members(h) => {
                 check_vars(h, captured, scratch, &mut errs);
             }
             _ => {}
@@ -254,6 +306,7 @@ fn validate_captures(st: &Step, captured: &mut Vec<String>, scratch: &Scratch) -
         if names.len() < 2 {
             errs.push("a check compares at least two captured values".into());
         }
+        errs.extend(check_shape(t));
         for n in names {
             if !captured.contains(n) {
                 errs.push(format!(
@@ -263,6 +316,32 @@ fn validate_captures(st: &Step, captured: &mut Vec<String>, scratch: &Scratch) -
         }
     }
     errs
+}
+
+/// The shape of the `converges` and `one_of` checks.
+fn check_shape(t: &Transition) -> Vec<String> {
+    match t {
+        Transition::Converges(c) if c.from.is_empty() => {
+            vec!["`converges` needs at least one view in `from`".into()]
+        }
+        Transition::Converges(c) if !matches!(c.unless_changed.len(), 0 | 2) => {
+            vec!["`unless_changed` names two captured values (the tag before and after)".into()]
+        }
+        Transition::OneOf(o) if o.rows.is_empty() => vec!["`one_of` needs at least one row".into()],
+        Transition::OneOf(o) => o
+            .rows
+            .iter()
+            .filter(|r| r.len() != o.values.len())
+            .map(|r| {
+                format!(
+                    "`one_of` row {r:?} has {} cells for {} values",
+                    r.len(),
+                    o.values.len()
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn validate_match(

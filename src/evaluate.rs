@@ -144,7 +144,8 @@ pub fn capture<'a>(
             response_href,
         } => (Some(prop), href, *response_href),
         Capture::ResponseHref { href } => (None, href, true),
-        Capture::Status => return Ok(Some(resp.status.to_string())),
+        Capture::Status { href: None } => return Ok(Some(resp.status.to_string())),
+        Capture::Status { href: Some(h) } => return Ok(views::status_of(h, resp, ctx, parsed)),
         Capture::Members(coll) => {
             let ms = parsed().as_ref().map_err(Clone::clone)?;
             return Ok(Some(views::members(ms, &ctx.href(coll))));

@@ -386,6 +386,7 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
         user: cli.conn.user.clone().unwrap_or_default(),
         live,
         outcomes: Mutex::new(Default::default()),
+        rounds: Mutex::default(),
         scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
     }))
 }
@@ -411,6 +412,7 @@ fn run_suite(
     wait_if_interrupted(run.client.timeout());
     let outcomes = run.outcomes.lock().map(|o| o.clone()).unwrap_or_default();
     let mut results = report::results(&loaded, &outcomes, &run.disc);
+    results.set_rounds(&run.rounds.lock().map(|r| r.clone()).unwrap_or_default());
     results.server_name = cli.opts.server_name.clone();
     results.server_version = cli.opts.server_version.clone();
     let only: Vec<(&String, &Outcome)> = outcomes.iter().map(|(n, (o, _))| (n, o)).collect();

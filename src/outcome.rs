@@ -115,17 +115,32 @@ pub struct Failure {
     pub level: Level,
     /// The scenario's one-line description.
     pub about: String,
-    /// With `repeat:`: the round the failure happened in (`ran`) of how many (`of`).
+    /// With `repeat:`: the round the failure happened in (`ran`), and the scenario's bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Rounds>,
 }
 
-/// For a scenario with `repeat:`: how many rounds ran (a failure stops at its round) of how
-/// many the scenario has.
+/// For a scenario with `repeat:`: how many rounds ran (a failure stops at its round), and
+/// the least and most the scenario runs (equal for a fixed count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rounds {
     pub ran: u32,
-    pub of: u32,
+    pub min: u32,
+    pub max: u32,
+}
+
+impl std::fmt::Display for Rounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min == self.max {
+            write!(f, "round {} of {}", self.ran, self.max)
+        } else {
+            write!(
+                f,
+                "round {} ({} to {} rounds)",
+                self.ran, self.min, self.max
+            )
+        }
+    }
 }
 
 /// How much of a failure the console shows; the JSON results keep everything.
@@ -192,7 +207,7 @@ impl Failure {
     pub fn step_title(&self) -> String {
         let mut s = self.step.clone();
         if let Some(r) = self.rounds {
-            let _ = write!(s, ", round {} of {}", r.ran, r.of);
+            let _ = write!(s, ", {r}");
         }
         let req = match (&self.method, &self.path) {
             (Some(m), Some(p)) if p.is_empty() => format!("{m} {{calendar}}"),

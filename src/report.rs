@@ -64,7 +64,8 @@ pub struct ScenarioResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issue: Option<String>,
     pub millis: u128,
-    /// With `repeat:`: how many rounds ran of how many (a pass ran them all).
+    /// With `repeat:`: how many rounds ran (a failure names its round) and the scenario's
+    /// bounds; see `set_rounds` for passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Rounds>,
 }
@@ -73,6 +74,14 @@ impl Results {
     /// The number of scenarios with this outcome.
     pub fn count(&self, k: Kind) -> usize {
         self.scenarios.iter().filter(|s| s.outcome == k).count()
+    }
+
+    /// The rounds each scenario with `repeat:` ran (`Run::rounds`), for the ones whose
+    /// failure does not already say.
+    pub fn set_rounds(&mut self, ran: &BTreeMap<String, Rounds>) {
+        for s in self.scenarios.iter_mut().filter(|s| s.rounds.is_none()) {
+            s.rounds = ran.get(&s.name).copied();
+        }
     }
 
     /// Mark each result against the baseline, and give known deviations their reviewed reason.
@@ -117,10 +126,7 @@ pub fn results(
             violates: None,
             issue: None,
             millis: d.as_millis(),
-            rounds: match (l.scenario.repeat, o) {
-                (Some(of), Outcome::Pass) => Some(Rounds { ran: of, of }),
-                _ => o.failure().and_then(|f| f.rounds),
-            },
+            rounds: o.failure().and_then(|f| f.rounds),
         });
     }
     let mut r = Results {

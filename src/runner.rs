@@ -34,6 +34,8 @@ pub struct Run {
     /// Scratch collections that may exist right now (for cleanup on Ctrl-C).
     pub live: Arc<Mutex<BTreeSet<Url>>>,
     pub outcomes: Mutex<BTreeMap<String, (Outcome, Duration)>>,
+    /// How many rounds each scenario with `repeat:` ran.
+    pub rounds: Mutex<BTreeMap<String, Rounds>>,
     pub scenario_timeout: Duration,
 }
 
@@ -174,6 +176,8 @@ struct State {
     cal: Url,
     /// The step in progress, for a timeout or a panic.
     progress: Arc<Mutex<At>>,
+    /// Every request closes its connection (a scenario with concurrent groups).
+    close: bool,
 }
 
 /// The first problem of setup and steps, and the problems of the teardown.
@@ -182,6 +186,7 @@ type Trace = (Option<Problem>, Vec<Problem>);
 impl Run {
     /// Run one scenario to its outcome and record it.
     pub async fn run(self: &Arc<Self>, sc: &Loaded, index: usize) -> Outcome {
+        let _turn = concurrent::turn(&sc.scenario).await;
         let started = std::time::Instant::now();
         let o = self.run_inner(sc, index).await;
         self.outcomes
@@ -243,6 +248,7 @@ impl Run {
             scope: scope.clone(),
             cal,
             progress: Arc::default(),
+            close: s.has_concurrent(),
         };
         let (main, mut after) = self.run_body(sc, state, cal2).await;
         after.extend(self.cleanup(&scratch, &scope).await);
@@ -323,10 +329,8 @@ impl Run {
         let Some(mut first) = main.or_else(|| rest.next()) else {
             return Outcome::Pass;
         };
-        if let (None, Some(of), Phase::Teardown | Phase::Cleanup) =
-            (first.rounds, sc.scenario.repeat, first.at.phase)
-        {
-            first.rounds = Some(Rounds { ran: of, of }); // every round ran before it
+        if let (None, Phase::Teardown | Phase::Cleanup) = (first.rounds, first.at.phase) {
+            first.rounds = self.rounds_ran(sc); // every round ran before it
         }
         let inconclusive = first.is_inconclusive();
         let cause = inconclusive.then(|| first.cause());
@@ -464,7 +468,7 @@ impl Run {
             };
         }
         let file = sc.file.display().to_string();
-        let main = self.rounds(s, &file, &mut st).await;
+        let main = self.rounds(sc, &file, &mut st).await;
         let after = self
             .steps(Phase::Teardown, "teardown", &s.teardown, &file, &mut st)
             .await;
@@ -561,9 +565,12 @@ impl Run {
             return self.concurrent(g, state).await;
         }
         let plain = |summary: String| Problem::new(At::default(), summary);
-        let req = self
+        let mut req = self
             .build_request(st, &state.vars, &state.cal)
             .map_err(plain)?;
+        if state.close {
+            req = concurrent::closing(req);
+        }
         if let Err(e) = state.scope.check(&self.disc.origin, &req) {
             let mut p = plain(e.clone());
             p.cause = Some(format!("the suite refused to send a request: {e}"));

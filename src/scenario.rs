@@ -13,7 +13,7 @@ use crate::template;
 pub mod group;
 mod validate;
 
-pub use group::{Concurrent, Converges, Count, GroupExpect, OneOf};
+pub use group::{Concurrent, Converges, Count, GroupExpect, OneOf, Repeat};
 
 /// One YAML file: an RFC area holding one or more scenarios.
 #[derive(Debug, Deserialize)]
@@ -72,10 +72,12 @@ pub struct Scenario {
     pub read_only: bool,
     #[serde(default)]
     pub scratch: Scratch,
-    /// Run setup and steps this many times (rounds) in the same scratch calendar, `{round}`
-    /// naming each; the first problem ends the run. For races that could pass by luck.
+    /// Run setup and steps round after round in the same scratch calendar, `{round}` naming
+    /// each; the first problem ends the run. For races that could pass by luck: `repeat: 40`,
+    /// or `repeat: { min: 40, max: 400, secs: 3 }` (at least 40 rounds, then more while the
+    /// rounds have taken less than 3 s, at most 400).
     #[serde(default)]
-    pub repeat: Option<u32>,
+    pub repeat: Option<Repeat>,
     #[serde(default)]
     pub setup: Vec<Spanned<Step>>,
     pub steps: Vec<Spanned<Step>>,
@@ -211,6 +213,10 @@ pub struct Step {
     /// In a `concurrent` group only: send this many copies of the request (`{i}` numbers them).
     #[serde(default)]
     pub copies: Option<u32>,
+    /// In a `concurrent` group only: send the request this many milliseconds after the others
+    /// start (to land in the middle of them).
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
 }
 
 impl Step {
@@ -473,8 +479,11 @@ pub enum Capture {
     Ical(String),
     /// The href of the first response (or of the one for `href`): `{ response_href: true }`.
     ResponseHref { href: Option<String> },
-    /// The response's status code: `{ status: true }`.
-    Status,
+    /// The response's status code: `{ status: true }`; with `href`, the status the answer
+    /// gives that resource: in a 207, its bare DAV:status, or 200 when it has propstats (a
+    /// server may answer a PROPFIND of a missing resource with a 207 holding a 404 for it);
+    /// otherwise the response's status.
+    Status { href: Option<String> },
     /// The members of a collection a multistatus lists, as a client's view of it: one
     /// `href etag` line per response strictly below the collection, `href (removed)` for a
     /// bare 404 (a sync deletion); `{ members: "{calendar}" }`. See the `converges` check.
@@ -516,10 +525,10 @@ impl TryFrom<CaptureKeys> for Capture {
             k.status,
             k.members.is_some(),
         ];
-        // `href` narrows `prop` and `response_href`; alone, or with another source, it is stray.
-        let href_ok = k.href.is_none() || k.prop.is_some() || k.response_href;
+        // `href` narrows `prop`, `response_href` and `status`; alone it is stray.
+        let href_ok = k.href.is_none() || k.prop.is_some() || k.response_href || k.status;
         if sources.iter().filter(|s| **s).count() != 1 || !href_ok {
-            return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, `response_href: true` (with optional `href`), `status: true`, or `members` (a collection href)".into());
+            return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, `response_href: true` (with optional `href`), `status: true` (with optional `href`), or `members` (a collection href)".into());
         }
         Ok(match k {
             CaptureKeys {
@@ -541,7 +550,9 @@ impl TryFrom<CaptureKeys> for Capture {
                 href,
                 ..
             } => Capture::ResponseHref { href },
-            CaptureKeys { status: true, .. } => Capture::Status,
+            CaptureKeys {
+                status: true, href, ..
+            } => Capture::Status { href },
             CaptureKeys {
                 members: Some(m), ..
             } => Capture::Members(m),

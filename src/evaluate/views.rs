@@ -30,6 +30,27 @@ pub fn members(ms: &Multistatus, collection: &str) -> String {
     out
 }
 
+/// The status an answer gives the resource at `href` (a `status` capture with `href`): in a
+/// 207, the bare DAV:status of its response, or 200 when the response has propstats (None
+/// when the multistatus does not mention it); otherwise the response's own status.
+pub fn status_of<'a>(
+    href: &str,
+    resp: &crate::http::Response,
+    ctx: &crate::matching::Ctx,
+    parsed: &crate::evaluate::ParsedMs<'a>,
+) -> Option<String> {
+    if resp.status != 207 {
+        return Some(resp.status.to_string());
+    }
+    let ms = parsed().as_ref().ok()?;
+    let r = ms.response(&ctx.href(href))?;
+    let code = match r.status {
+        Some(s) if r.propstats.is_empty() => s,
+        _ => 200,
+    };
+    Some(code.to_string())
+}
+
 fn parse(view: &str) -> Vec<(&str, &str)> {
     view.lines().filter_map(|l| l.split_once('\t')).collect()
 }
@@ -102,14 +123,18 @@ pub fn converges(c: &Converges, captured: &Captured) -> Vec<Diff> {
     diffs
 }
 
-/// Whether a `one_of` cell matches a captured value: `2xx` a status class, else exact text.
+/// Whether a `one_of` cell matches a captured value: `2xx` a status class, `4xx|5xx` any of
+/// the alternatives, else exact text.
 fn cell_matches(cell: &str, v: Option<&str>) -> bool {
     let Some(v) = v else { return false };
-    let class = StatusSpec::Class(cell.to_string());
-    if cell.len() == 3 && cell.ends_with("xx") {
-        return v.parse::<u16>().is_ok_and(|c| class.matches(c));
-    }
-    cell == v
+    cell.split('|').map(str::trim).any(|alt| {
+        if alt.len() == 3 && alt.ends_with("xx") {
+            let class = StatusSpec::Class(alt.to_string());
+            v.parse::<u16>().is_ok_and(|c| class.matches(c))
+        } else {
+            alt == v
+        }
+    })
 }
 
 /// The `one_of` check: see `scenario::OneOf`.
@@ -222,6 +247,12 @@ mod tests {
         };
         assert!(one_of(&o, &cap(&[("mk", "201"), ("del", "204")])).is_empty());
         assert!(one_of(&o, &cap(&[("mk", "201"), ("del", "404")])).is_empty());
+        let alt = OneOf {
+            values: vec!["mk".into()],
+            rows: vec![vec!["4xx|5xx".into()]],
+        };
+        assert!(one_of(&alt, &cap(&[("mk", "503")])).is_empty());
+        assert!(!one_of(&alt, &cap(&[("mk", "201")])).is_empty());
         let d = one_of(&o, &cap(&[("mk", "405"), ("del", "204")]));
         assert_eq!(d[0].path, "one_of(mk, del)");
         assert_eq!(d[0].got, "(405, 204)");

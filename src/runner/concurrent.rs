@@ -9,14 +9,15 @@ use crate::evaluate;
 use crate::http::{self, Request, Response};
 use crate::matching::{Ctx, Diff};
 use crate::outcome::Rounds;
-use crate::scenario::{group, Concurrent, Count, Scenario, StatusSpec, Step};
+use crate::scenario::{group, Concurrent, Count, Loaded, Repeat, Scenario, StatusSpec, Step};
 use crate::template;
 use crate::xml::{self, Multistatus};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// How much of each exchange a group's failure shows (up to 16 of them).
-const EXCHANGE_CHARS: usize = 1500;
+/// How much of each exchange a group's failure shows in full (one per distinct status).
+const EXCHANGE_CHARS: usize = 3000;
 
 /// One request of a group, ready to send.
 struct Built<'a> {
@@ -29,24 +30,49 @@ struct Built<'a> {
 
 impl Run {
     /// Setup and steps, once or (with `repeat:`) round after round up to the first problem,
-    /// which records its round; `{round}` names each round (`round1`, `round2`…).
-    pub(super) async fn rounds(&self, s: &Scenario, file: &str, st: &mut State) -> Option<Problem> {
-        let of = s.repeat.unwrap_or(1);
-        for ran in 1..=of {
+    /// which records its round; `{round}` names each round (`round1`, `round2`…). After the
+    /// least number of rounds, more run while the rounds have taken less than `secs`.
+    pub(super) async fn rounds(&self, sc: &Loaded, file: &str, st: &mut State) -> Option<Problem> {
+        let s = &sc.scenario;
+        let rep = s.repeat.unwrap_or(Repeat::fixed(1));
+        let started = Instant::now();
+        for ran in 1..=rep.max {
             if s.repeat.is_some() {
                 st.vars.insert("round".into(), format!("round{ran}"));
+                self.record_rounds(sc, ran);
             }
             for (phase, name, steps) in [
                 (Phase::Setup, "setup", &s.setup),
                 (Phase::Step, "step", &s.steps),
             ] {
                 if let Some(mut p) = self.steps(phase, name, steps, file, st).await {
-                    p.rounds = s.repeat.map(|of| Rounds { ran, of });
+                    p.rounds = self.rounds_ran(sc);
                     return Some(p);
                 }
             }
+            if ran >= rep.min && started.elapsed() >= Duration::from_secs(rep.secs) {
+                break;
+            }
         }
         None
+    }
+
+    fn record_rounds(&self, sc: &Loaded, ran: u32) {
+        if let Some(rep) = sc.scenario.repeat {
+            let r = Rounds {
+                ran,
+                min: rep.min,
+                max: rep.max,
+            };
+            let mut all = self.rounds.lock().unwrap_or_else(|p| p.into_inner());
+            all.insert(sc.trial_name(), r);
+        }
+    }
+
+    /// The rounds a scenario with `repeat:` has reached so far.
+    pub(super) fn rounds_ran(&self, sc: &Loaded) -> Option<Rounds> {
+        let all = self.rounds.lock().unwrap_or_else(|p| p.into_inner());
+        all.get(&sc.trial_name()).copied()
     }
 
     /// Run one `concurrent` group: build, send at once, judge together, capture.
@@ -57,17 +83,7 @@ impl Run {
     ) -> Result<(), Problem> {
         let built = self.build_group(g, state).map_err(|p| *p)?;
         let resps = self.send_all(&built).await?;
-        let exchanges = || {
-            let all: Vec<String> = built
-                .iter()
-                .zip(&resps)
-                .map(|(b, r)| {
-                    let dump = http::dump(&self.client, &b.req, Some(r), EXCHANGE_CHARS);
-                    format!("request {}:\n{dump}", b.i)
-                })
-                .collect();
-            Some(all.join("\n"))
-        };
+        let exchanges = || Some(self.group_exchange(&built, &resps));
         let statuses: Vec<u16> = resps.iter().map(|r| r.status).collect();
         if let Some(d) = count_statuses(&g.expect.statuses, &statuses) {
             let mut p = plain(format!(
@@ -106,6 +122,33 @@ impl Run {
         Ok(())
     }
 
+    /// What a group's failure shows: one line per request (method, path, status, time), then
+    /// the whole exchange of the first request answered with each distinct status.
+    fn group_exchange(&self, built: &[Built<'_>], resps: &[Response]) -> String {
+        let mut lines = Vec::new();
+        let mut shown: Vec<u16> = Vec::new();
+        let mut dumps = Vec::new();
+        for (b, r) in built.iter().zip(resps) {
+            lines.push(format!(
+                "request {}: {} {} -> {} ({} ms)",
+                b.i,
+                b.req.method,
+                b.req.url.path(),
+                r.status,
+                r.elapsed.as_millis()
+            ));
+            if !shown.contains(&r.status) {
+                shown.push(r.status);
+                let dump = http::dump(&self.client, &b.req, Some(r), EXCHANGE_CHARS);
+                dumps.push(format!(
+                    "request {} (first answered {}):\n{dump}",
+                    b.i, r.status
+                ));
+            }
+        }
+        format!("{}\n\n{}", lines.join("\n"), dumps.join("\n"))
+    }
+
     /// Every request of the group, `{i}` substituted, each allowed by the scope guard.
     fn build_group<'a>(
         &self,
@@ -119,9 +162,10 @@ impl Run {
                 i += 1;
                 let mut vars = state.vars.clone();
                 vars.insert("i".into(), i.to_string());
-                let req = self
+                let mut req = self
                     .build_request(&r.value, &vars, &state.cal)
                     .map_err(|e| Box::new(plain(format!("request {i}: {e}"))))?;
+                req = closing(req);
                 if let Err(e) = state.scope.check(&self.disc.origin, &req) {
                     let mut p = plain(format!("request {i}: {e}"));
                     p.cause = Some(format!("the suite refused to send a request: {e}"));
@@ -145,7 +189,13 @@ impl Run {
         for (k, b) in built.iter().enumerate() {
             let client = Arc::clone(&self.client);
             let req = b.req.clone();
-            set.spawn(async move { (k, client.send(&req).await) });
+            let delay = Duration::from_millis(b.step.delay_ms.unwrap_or(0));
+            set.spawn(async move {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+                (k, client.send(&req).await)
+            });
         }
         let mut out: Vec<Option<Response>> = built.iter().map(|_| None).collect();
         while let Some(joined) = set.join_next().await {
@@ -155,12 +205,49 @@ impl Run {
                 Err(e) => {
                     let mut p = plain(format!("request {}: {}", built[k].i, e.0));
                     p.exchange = Some(http::dump(&self.client, &built[k].req, None, 4000));
+                    p.cause = Some(format!(
+                        "request {} of the {} concurrent requests got no answer ({}), so the answers cannot be checked together",
+                        built[k].i,
+                        built.len(),
+                        e.0
+                    ));
                     return Err(p);
                 }
             }
         }
         Ok(out.into_iter().flatten().collect())
     }
+}
+
+/// Scenarios with concurrent groups run alone, the others side by side: a burst of requests
+/// must not slow down another scenario's requests (or be slowed by them), and a server with
+/// few workers must not be left holding another scenario's idle connection during a burst.
+static TURNS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Wait for the scenario's turn: alone when it has concurrent groups, else shared.
+pub(super) async fn turn(
+    s: &Scenario,
+) -> (
+    Option<tokio::sync::RwLockReadGuard<'static, ()>>,
+    Option<tokio::sync::RwLockWriteGuard<'static, ()>>,
+) {
+    if s.has_concurrent() {
+        (None, Some(TURNS.write().await))
+    } else {
+        (Some(TURNS.read().await), None)
+    }
+}
+
+/// The request with `Connection: close`: in a scenario with concurrent groups every request
+/// goes on its own connection, closed after its answer. A group models separate clients, and a
+/// connection left idle between requests would hold a worker of a server that has few: SOGo
+/// with one worker keeps PUT, GET and REPORT connections alive, and a burst arriving meanwhile
+/// waits until it times out.
+pub(super) fn closing(req: Request) -> Request {
+    if req.get_header("Connection").is_some() {
+        return req;
+    }
+    req.header("Connection", "close")
 }
 
 fn plain(summary: String) -> Problem {
@@ -203,9 +290,10 @@ fn count_statuses(want: &BTreeMap<String, Count>, got: &[u16]) -> Option<Diff> {
         .iter()
         .map(|(_, _, c)| match c {
             Count::Exactly(n) => *n,
-            Count::Rest => 0,
+            Count::Rest | Count::Any => 0,
         })
         .sum();
+    let any = keys.iter().any(|(_, _, c)| *c == Count::Any);
     let mut counts = vec![0u32; keys.len()];
     let mut unmatched = false;
     for &code in got {
@@ -215,21 +303,25 @@ fn count_statuses(want: &BTreeMap<String, Count>, got: &[u16]) -> Option<Diff> {
         }
     }
     let wanted = |c: &Count| match c {
-        Count::Exactly(n) => *n,
-        Count::Rest => total.saturating_sub(fixed),
+        Count::Exactly(n) => Some(*n),
+        Count::Rest if !any => Some(total.saturating_sub(fixed)),
+        Count::Rest | Count::Any => None,
     };
     let fits = !unmatched
         && fixed <= total
         && keys
             .iter()
             .zip(&counts)
-            .all(|((_, _, c), n)| wanted(c) == *n);
+            .all(|((_, _, c), n)| wanted(c).is_none_or(|w| w == *n));
     if fits {
         return None;
     }
     let expected: Vec<String> = keys
         .iter()
-        .map(|(k, _, c)| format!("{} × {k}", wanted(c)))
+        .map(|(k, _, c)| match wanted(c) {
+            Some(n) => format!("{n} × {k}"),
+            None => format!("any × {k}"),
+        })
         .collect();
     let mut by_code: BTreeMap<u16, u32> = BTreeMap::new();
     for &code in got {
@@ -263,6 +355,13 @@ mod tests {
         assert!(count_statuses(&w, &[201, 500, 412]).is_some());
         let two = want(&[("2xx", Count::Exactly(1)), ("412", Count::Exactly(3))]);
         assert!(count_statuses(&two, &[201, 412]).is_some());
+        let any = want(&[("2xx", Count::Any), ("4xx", Count::Any)]);
+        assert!(count_statuses(&any, &[201, 404]).is_none());
+        assert!(count_statuses(&any, &[201, 201]).is_none());
+        assert_eq!(
+            count_statuses(&any, &[201, 500]).unwrap().expected,
+            "any × 2xx, any × 4xx"
+        );
         // No keys: every answer 2xx.
         assert!(count_statuses(&BTreeMap::new(), &[201, 204, 207]).is_none());
         assert!(count_statuses(&BTreeMap::new(), &[201, 409]).is_some());

@@ -11,7 +11,93 @@ use std::collections::BTreeMap;
 /// Most requests one group may send at once.
 pub const MAX_REQUESTS: u32 = 16;
 /// Most rounds a scenario may `repeat`.
-pub const MAX_ROUNDS: u32 = 50;
+pub const MAX_ROUNDS: u32 = 500;
+/// Most seconds a scenario may keep repeating after its least number of rounds.
+pub const MAX_REPEAT_SECS: u64 = 20;
+/// Longest `delay_ms` of a group request.
+pub const MAX_DELAY_MS: u64 = 1000;
+
+/// How many rounds a scenario runs: `repeat: 40` (exactly), or
+/// `repeat: { min: 40, max: 400, secs: 3 }`: at least `min`, then more while the rounds have
+/// taken less than `secs` seconds, at most `max` (a fast server runs more rounds in the same
+/// time, so a rare race is as likely to show on it as on a slow one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeat {
+    pub min: u32,
+    pub max: u32,
+    pub secs: u64,
+}
+
+impl Repeat {
+    pub fn fixed(n: u32) -> Repeat {
+        Repeat {
+            min: n,
+            max: n,
+            secs: 0,
+        }
+    }
+
+    /// Problems with the bounds.
+    pub fn problems(&self) -> Vec<String> {
+        let mut errs = Vec::new();
+        if self.min < 2 || self.max > MAX_ROUNDS || self.min > self.max {
+            errs.push(format!(
+                "`repeat` runs 2 to {MAX_ROUNDS} rounds (min <= max), here {} to {}",
+                self.min, self.max
+            ));
+        }
+        if self.secs > MAX_REPEAT_SECS {
+            errs.push(format!(
+                "`repeat.secs` is at most {MAX_REPEAT_SECS}, here {}",
+                self.secs
+            ));
+        }
+        if self.min < self.max && self.secs == 0 {
+            errs.push("`repeat` with `max` above `min` needs `secs`".into());
+        }
+        errs
+    }
+}
+
+/// The keys of `repeat: { min, max, secs }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepeatKeys {
+    min: u32,
+    max: u32,
+    secs: u64,
+}
+
+impl<'de> Deserialize<'de> for Repeat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Repeat, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Repeat;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a number of rounds, or { min, max, secs }")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Repeat, E> {
+                u32::try_from(n)
+                    .map(Repeat::fixed)
+                    .map_err(|_| E::custom(format!("{n} rounds is too many")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Repeat, E> {
+                u64::try_from(n)
+                    .map_err(|_| E::custom(format!("{n} is not a number of rounds")))
+                    .and_then(|n| self.visit_u64(n))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, m: A) -> Result<Repeat, A::Error> {
+                let k = RepeatKeys::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(Repeat {
+                    min: k.min,
+                    max: k.max,
+                    secs: k.secs,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
 
 /// A group of requests sent at the same time, whose answers are checked together:
 ///
@@ -52,8 +138,8 @@ impl Concurrent {
 pub struct GroupExpect {
     /// How many answers have each status, keyed by a code (`"412"`) or a class (`"2xx"`):
     /// `{ "2xx": 1, "412": rest }`. Keys must not overlap; every answer must match one;
-    /// `rest` (at most once) is every answer the other keys do not count. Default: every
-    /// answer 2xx.
+    /// `rest` (at most once) is every answer the numbered keys do not count, `any` any number.
+    /// Default: every answer 2xx.
     #[serde(default)]
     pub statuses: BTreeMap<String, Count>,
 }
@@ -67,11 +153,13 @@ impl GroupExpect {
     }
 }
 
-/// How many answers a status key must count: a number, or `rest`.
+/// How many answers a status key must count: a number, `rest`, or `any` (none or more:
+/// where the RFC allows either answer, a later check looks at them together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Count {
     Exactly(u32),
     Rest,
+    Any,
 }
 
 impl<'de> Deserialize<'de> for Count {
@@ -80,7 +168,7 @@ impl<'de> Deserialize<'de> for Count {
         impl serde::de::Visitor<'_> for V {
             type Value = Count;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a number of answers or `rest`")
+                f.write_str("a number of answers, `rest` or `any`")
             }
             fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Count, E> {
                 u32::try_from(n)
@@ -95,8 +183,9 @@ impl<'de> Deserialize<'de> for Count {
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Count, E> {
                 match s {
                     "rest" => Ok(Count::Rest),
+                    "any" => Ok(Count::Any),
                     _ => Err(E::custom(format!(
-                        "{s:?} is neither a number of answers nor `rest`"
+                        "{s:?} is not a number of answers, `rest` or `any`"
                     ))),
                 }
             }
@@ -131,14 +220,25 @@ impl Converges {
     }
 }
 
-/// `{ one_of: { values: [mk, del, after], rows: [[201, 2xx, 404], [201, 404, 207]] } }`: the
+/// `{ one_of: { values: [mk, del, after], rows: [[201, 2xx, 404], [201, 404, 200]] } }`: the
 /// captured values, taken together, equal one of the rows; a cell `2xx` matches any status
-/// code of that class, any other cell the exact text.
+/// code of that class, `4xx|5xx` any of its alternatives, any other cell the exact text.
 #[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OneOf {
     pub values: Vec<String>,
     pub rows: Vec<Vec<String>>,
+}
+
+impl super::Scenario {
+    /// True when a step (of setup, steps or teardown) is a `concurrent` group.
+    pub fn has_concurrent(&self) -> bool {
+        self.setup
+            .iter()
+            .chain(&self.steps)
+            .chain(&self.teardown)
+            .any(|s| s.value.concurrent.is_some())
+    }
 }
 
 /// A status key of `statuses`, or why it is not one.
@@ -179,6 +279,7 @@ pub fn validate(
         && st.check.is_empty()
         && st.inconclusive.is_none()
         && st.copies.is_none()
+        && st.delay_ms.is_none()
         && is_default(&st.expect);
     if !bare {
         here("a `concurrent` step has only `desc` and `concurrent`: give each request its own method, path, headers, body and captures, and the group's answers `concurrent.expect`".into());
@@ -202,13 +303,16 @@ pub fn validate(
         if v.copies == Some(0) {
             own.push("`copies` must be at least 1".into());
         }
+        if v.delay_ms.is_some_and(|d| d > MAX_DELAY_MS) {
+            own.push(format!("`delay_ms` is at most {MAX_DELAY_MS}"));
+        }
         if !is_default(&v.expect) || !v.check.is_empty() || v.inconclusive.is_some() {
             own.push("a request of a concurrent group has no `expect`, `check` or `inconclusive`: the group's `expect.statuses` counts the answers, and later steps check the state".into());
         }
-        if v.copies.unwrap_or(1) > 1 || g.requests.len() > 1 {
+        if v.copies.unwrap_or(1) > 1 {
             for name in v.capture.keys().filter(|k| !k.contains("{i}")) {
                 own.push(format!(
-                    "capture name {name:?} in a group of several requests must contain {{i}}"
+                    "capture name {name:?} of a request sent in several copies must contain {{i}}"
                 ));
             }
         }
@@ -303,7 +407,14 @@ mod tests {
     fn a_group_loads_with_its_variables() {
         let l = load("    repeat: 20\n", RACE).unwrap_or_else(|e| panic!("{e:?}"));
         let s = &l[0].scenario;
-        assert_eq!(s.repeat, Some(20));
+        assert_eq!(s.repeat, Some(super::Repeat::fixed(20)));
+        let l = load("    repeat: { min: 40, max: 400, secs: 3 }\n", RACE).unwrap();
+        let want = super::Repeat {
+            min: 40,
+            max: 400,
+            secs: 3,
+        };
+        assert_eq!(l[0].scenario.repeat, Some(want));
         let g = s.steps[0].value.concurrent.as_deref().unwrap();
         assert_eq!(g.size(), 8);
         assert!(g.expect.one_winner());
@@ -330,7 +441,10 @@ mod tests {
                 "capture: { \"s{i}\":",
                 "expect: { status: 200 }, capture: { \"s{i}\":",
             ),
-            ("capture: { \"s{i}\":", "capture: { s:"),
+            (
+                "with: { writer: \"{i}\" } }",
+                "with: { writer: \"{i}\" }, capture: { e: { status: true } } }",
+            ),
             ("\"2xx\": 1, 412: rest", "\"2xx\": 2, 412: rest"),
         ];
         let want = [
@@ -364,13 +478,43 @@ mod tests {
         // The location of a request's own mistake is the request.
         let e = errors(
             "    repeat: 20\n",
-            &RACE.replacen("capture: { \"s{i}\":", "capture: { s:", 1),
+            &RACE
+                .replacen("{ \"s{i}\": { status", "{ s: { status", 1)
+                .replacen(
+                    "with: { writer: \"{i}\" } }",
+                    "with: { writer: \"{i}\" }, capture: { e: { status: true } } }",
+                    1,
+                ),
         );
-        assert!(e.contains(".yaml:12:15: capture name"), "{e}");
-        for r in ["1", "51"] {
+        assert!(e.contains(".yaml:11:15: capture name \"e\""), "{e}");
+        assert!(!e.contains("capture name \"s\""), "{e}");
+        for (r, msg) in [
+            ("1", "`repeat` runs 2 to 500 rounds"),
+            ("501", "`repeat` runs 2 to 500 rounds"),
+            (
+                "{ min: 5, max: 4, secs: 1 }",
+                "`repeat` runs 2 to 500 rounds",
+            ),
+            (
+                "{ min: 5, max: 40, secs: 60 }",
+                "`repeat.secs` is at most 20",
+            ),
+            ("{ min: 5, max: 40, secs: 0 }", "needs `secs`"),
+            ("{ min: 5, max: 40 }", "missing field `secs`"),
+            (
+                "{ min: 5, max: 40, secs: 1, extra: 2 }",
+                "unknown field `extra`",
+            ),
+            ("many", "a number of rounds, or { min, max, secs }"),
+        ] {
             let e = errors(&format!("    repeat: {r}\n"), RACE);
-            assert!(e.contains("`repeat` is 2 to 50 rounds"), "{e}");
+            assert!(e.contains(msg), "{r}: {e}");
         }
+        let e = errors(
+            "    repeat: 20\n",
+            &RACE.replacen("copies: 7,", "copies: 7, delay_ms: 5000,", 1),
+        );
+        assert!(e.contains("`delay_ms` is at most 1000"), "{e}");
         let e = errors("", "      - { method: GET, copies: 2 }\n");
         assert!(
             e.contains("only for the requests of a `concurrent` group"),

@@ -36,15 +36,8 @@ pub(super) fn scenario(
         }
     }
     let mut captured: Vec<String> = Vec::new();
-    if let Some(n) = s.repeat {
-        if !(2..=group::MAX_ROUNDS).contains(&n) {
-            let max = group::MAX_ROUNDS;
-            errors.push((
-                line,
-                col,
-                format!("`repeat` is 2 to {max} rounds, here {n}"),
-            ));
-        }
+    if let Some(r) = &s.repeat {
+        errors.extend(r.problems().into_iter().map(|m| (line, col, m)));
         captured.push("round".into());
     }
     for st in s.setup.iter().chain(&s.steps).chain(&s.teardown) {
@@ -68,8 +61,11 @@ fn validate_any(
 ) -> Vec<(Option<(u64, u64)>, String)> {
     let Some(g) = &st.concurrent else {
         let mut errs = Vec::new();
-        if st.copies.is_some() {
-            errs.push("`copies` is only for the requests of a `concurrent` group".to_string());
+        if st.copies.is_some() || st.delay_ms.is_some() {
+            errs.push(
+                "`copies` and `delay_ms` are only for the requests of a `concurrent` group"
+                    .to_string(),
+            );
         }
         errs.extend(validate_step(st, fixtures, captured, scratch));
         return errs.into_iter().map(|m| (None, m)).collect();
@@ -291,7 +287,9 @@ fn validate_captures(st: &Step, captured: &mut Vec<String>, scratch: &Scratch) -
                     check_vars(h, captured, scratch, &mut errs);
                 }
             }
-            Capture::ResponseHref { href: Some(h) } | Capture::Members(h) => {
+            Capture::ResponseHref { href: Some(h) }
+            | Capture::Members(h)
+            | Capture::Status { href: Some(h) } => {
                 check_vars(h, captured, scratch, &mut errs);
             }
             _ => {}

@@ -360,6 +360,11 @@ impl Run {
     ) -> Failure {
         let red = |t: &str| self.client.redact(t);
         let s = &sc.scenario;
+        let mut vars = vars.clone();
+        if let Some(r) = p.rounds {
+            vars.insert("round".into(), format!("round{}", r.ran)); // written back as {round}
+        }
+        let vars = &vars;
         Failure {
             step: p.at.label,
             location: p.at.location,

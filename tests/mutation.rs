@@ -254,6 +254,7 @@ fn focus(m: Mutant) -> &'static [&'static str] {
         SummaryChanged | ContentTypeTextPlain => &["5_3_4", "multiget", "7_9"],
         DavHeaderNoCalendarAccess => &["5_1", "calendar_access"],
         ResourcetypeNoCalendar => &["mkcalendar", "5_3_1"],
+        ConcurrentCreatesUnserialised | ConcurrentWriteDropped => &["concurrency"],
         _ => &[],
     }
 }
@@ -671,6 +672,7 @@ fn mutant_catalogue_is_broad_and_unique() {
         "calendar-data",
         "dav-header",
         "resourcetype",
+        "concurrency",
     ] {
         assert!(
             Mutant::ALL

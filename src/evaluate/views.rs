@@ -68,7 +68,10 @@ pub fn converges(c: &Converges, captured: &Captured) -> Vec<Diff> {
             return Vec::new(); // the polled tag changed: the client looks again
         }
     }
-    let path = format!("converges({} -> {})", c.from.join(", "), c.to);
+    // The path names only the listing, so that it is the same whichever of several clients
+    // (checks against one listing) missed a change: baselines compare it.
+    let path = format!("converges({})", c.to);
+    let views = c.from.join(", ");
     let diff = |expected: String, got: String| Diff {
         path: path.clone(),
         expected,
@@ -103,11 +106,11 @@ pub fn converges(c: &Converges, captured: &Captured) -> Vec<Diff> {
         match view.get(*href) {
             None => diffs.push(diff(
                 format!("{href} with ETag {etag}, as the server lists it"),
-                "never delivered: the client does not know this member".into(),
+                format!("never delivered: not in {views}"),
             )),
             Some(e) if e != etag => diffs.push(diff(
                 format!("{href} with ETag {etag}, as the server lists it"),
-                format!("the client holds it with ETag {e}: a change was not delivered"),
+                format!("ETag {e} after {views}: a change was not delivered"),
             )),
             Some(_) => {}
         }
@@ -116,7 +119,7 @@ pub fn converges(c: &Converges, captured: &Captured) -> Vec<Diff> {
         if !want.contains_key(href.as_str()) {
             diffs.push(diff(
                 format!("no {href}: the server does not list it"),
-                format!("the client still holds it (ETag {e}): its removal was not delivered"),
+                format!("still held (ETag {e}) after {views}: its removal was not delivered"),
             ));
         }
     }

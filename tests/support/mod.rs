@@ -2,4 +2,5 @@
 
 pub mod mutants;
 pub mod proxy;
+pub mod race;
 pub mod xmltree;

@@ -3,6 +3,7 @@
 //! any scenario fail: the suite has to normalise it).
 
 use super::proxy::{Req, Resp, Upstream};
+use super::race;
 use super::xmltree::{self, El, Node, Prefixes, CALDAV, CS, DAV};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -142,6 +143,10 @@ mutants! {
         "DAV:getcontenttype of calendar objects reported as text/plain";
     ResourcetypeNoCalendar = "resourcetype-no-calendar", Fault, "resourcetype",
         "DAV:resourcetype of calendar collections lacks CALDAV:calendar";
+    ConcurrentCreatesUnserialised = "concurrent-creates-unserialised", Fault, "concurrency",
+        "If-None-Match: * checked without serialising check and write: a PUT creating an href while another creator of it is in flight succeeds too";
+    ConcurrentWriteDropped = "concurrent-write-dropped", Fault, "concurrency",
+        "a write to a calendar object while another write to the same collection is in flight is answered 204 but never performed (a lost write)";
     HrefsAbsoluteEncoded = "equiv-hrefs-absolute-encoded", Equivalent, "href",
         "hrefs as absolute URLs with unreserved characters percent-encoded (RFC 3986 §6.2.2)";
     CollectionHrefNoSlash = "equiv-collection-href-no-slash", Equivalent, "href",
@@ -166,6 +171,8 @@ pub struct State {
     /// Sync tokens the server issued, with the collection path, in order
     /// (for never-issued-token-accepted).
     issued: Mutex<Vec<(String, String)>>,
+    /// Writes in flight (for the concurrency mutants).
+    races: super::race::InFlight,
 }
 
 impl State {
@@ -552,6 +559,21 @@ impl Mutant {
     ) -> Option<Resp> {
         let m = req.method.to_ascii_uppercase();
         match self {
+            Mutant::ConcurrentCreatesUnserialised => {
+                if let Some(key) = race::creator_key(req) {
+                    if st.races.enter(&key) > 0 {
+                        *changed |= req.remove_header("If-None-Match");
+                    }
+                }
+            }
+            Mutant::ConcurrentWriteDropped => {
+                if let Some(key) = race::object_write_key(req) {
+                    if st.races.enter(&key) > 0 {
+                        *changed = true;
+                        return Some(race::dropped());
+                    }
+                }
+            }
             Mutant::IfMatchStripped => *changed |= req.remove_header("If-Match"),
             Mutant::IfNoneMatchStripped => *changed |= req.remove_header("If-None-Match"),
             Mutant::TimeRangeIgnored if m == "REPORT" => {
@@ -746,6 +768,17 @@ impl Mutant {
     pub fn response(self, req: &Req, resp: &mut Resp, st: &State, changed: &mut bool) {
         let m = req.method.to_ascii_uppercase();
         match self {
+            // The write counted in `request` is answered (forwarded or not).
+            Mutant::ConcurrentCreatesUnserialised => {
+                if let Some(key) = race::creator_key(req) {
+                    st.races.leave(&key);
+                }
+            }
+            Mutant::ConcurrentWriteDropped => {
+                if let Some(key) = race::object_write_key(req) {
+                    st.races.leave(&key);
+                }
+            }
             Mutant::EtagHeaderRemoved => *changed |= resp.remove_header("ETag"),
             Mutant::EtagWeak => {
                 if let Some(e) = resp.header("ETag").map(str::to_string) {

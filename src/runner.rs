@@ -681,7 +681,7 @@ pub fn stable(text: &str, vars: &BTreeMap<String, String>) -> String {
         out = out.replace(r.as_str(), "{runid}");
     }
     if let Some(r) = vars.get("round") {
-        out = replace_bounded(&out, r, "{round}");
+        out = concurrent::round_written_back(&out, r);
     }
     relative_dates(&out)
 }

@@ -439,7 +439,15 @@ impl Run {
                     eprintln!("{}: {summary}", sc.trial_name());
                     (None, Vec::new())
                 }
-                Err(e) => (
+                // Objects the server would not store leave nothing to judge: inconclusive.
+                Err(crate::oracle::OracleError::Setup(e)) => (
+                    Some(Problem::new(
+                        At::request(Phase::Setup, "setup", "PUT", "{calendar}"),
+                        e,
+                    )),
+                    Vec::new(),
+                ),
+                Err(crate::oracle::OracleError::Disagreement(e)) => (
                     Some(Problem::new(
                         At::request(Phase::Oracle, "oracle", "REPORT", "{calendar}"),
                         e,

@@ -185,7 +185,18 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
         return (ev, flavor.tag().to_string());
     }
     let mut rule = gen_rule(rng, &dtstart);
-    let firsts = first_locals(&dtstart, &rule, 10);
+    gen_term(rng, &dtstart, flavor, &mut rule);
+    let firsts = first_locals(&dtstart, &rule, 8);
+    let used = gen_exceptions(rng, &firsts, &mut ev);
+    gen_rdate(rng, &firsts, &rule, &used, &mut ev);
+    ev.rrule = Some(rule);
+    (ev, format!("rrule-{}", flavor.tag()))
+}
+
+/// COUNT, UNTIL (exactly at an instance or between two) or no end.
+fn gen_term(rng: &mut StdRng, dtstart: &When, flavor: Flavor, rule: &mut Rule) {
+    let dtstart = *dtstart;
+    let firsts = first_locals(&dtstart, rule, 10);
     match rng.random_range(0..10) {
         0..=3 => rule.term = Term::Count(rng.random_range(1..13)),
         4..=6 if firsts.len() > 2 => {
@@ -206,7 +217,11 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
         }
         _ => {}
     }
-    let firsts = first_locals(&dtstart, &rule, 8);
+}
+
+/// EXDATEs and overridden instances among the first instances; the instances they used.
+fn gen_exceptions(rng: &mut StdRng, firsts: &[T], ev: &mut Event) -> BTreeSet<T> {
+    let dtstart = ev.dtstart;
     let mut used: BTreeSet<T> = BTreeSet::new();
     for _ in 0..rng.random_range(0..3) {
         // Never remove every instance: an empty recurrence set is a degenerate object.
@@ -239,6 +254,12 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
             end: rand_end(rng, &nd, false),
         });
     }
+    used
+}
+
+/// Sometimes an RDATE that is no RRULE instance and not already used.
+fn gen_rdate(rng: &mut StdRng, firsts: &[T], rule: &Rule, used: &BTreeSet<T>, ev: &mut Event) {
+    let dtstart = ev.dtstart;
     if rng.random_bool(0.35) {
         // An RDATE that is not an RRULE instance: another day, and for timed events another
         // wall-clock hour than DTSTART's.
@@ -249,13 +270,11 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
         } else {
             at(day, 15 + rng.random_range(0..2u32), 0)
         };
-        let all = first_locals(&dtstart, &rule, 200);
+        let all = first_locals(&dtstart, rule, 200);
         if !all.contains(&rl) && !used.contains(&rl) {
             ev.rdates.push(dtstart.with_local(rl));
         }
     }
-    ev.rrule = Some(rule);
-    (ev, format!("rrule-{}", flavor.tag()))
 }
 
 pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {

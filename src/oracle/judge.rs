@@ -503,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn vtodo_table_every_row() {
+    fn vtodo_table_rows_with_dtstart_or_due() {
         let ds = t(2025, 5, 1, 10, 0);
         let due = t(2025, 5, 1, 12, 0);
         let h = |x: T, n: i64| x + Duration::hours(n);
@@ -553,6 +553,20 @@ mod tests {
         assert!(mt(&r4, Some(h(due, -1)), Some(due)), "end >= DUE");
         assert!(!mt(&r4, Some(due), Some(h(due, 1))), "start < DUE");
         assert!(!mt(&r4, Some(h(due, -2)), Some(h(due, -1))));
+    }
+
+    #[test]
+    fn vtodo_table_rows_without_dtstart_or_due() {
+        let ds = t(2025, 5, 1, 10, 0);
+        let h = |x: T, n: i64| x + Duration::hours(n);
+        let todo = |dtstart, due, duration, completed, created| Todo {
+            dtstart,
+            due,
+            duration,
+            completed,
+            created,
+            alarm: None,
+        };
         // Rows 5-8: COMPLETED and CREATED.
         let (cr, co) = (t(2025, 4, 1, 8, 0), t(2025, 4, 20, 8, 0));
         let r5 = todo(None, None, None, Some(co), Some(cr));

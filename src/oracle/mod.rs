@@ -29,7 +29,7 @@ mod run;
 pub use generate::{generate, Case};
 pub use judge::{expand, expected, Expansion, Floating, Verdict};
 pub use model::{Body, CompType, Event, Obj, TimeRange, Todo, When, Zone};
-pub use run::{query_body, run_on, Summary};
+pub use run::{query_body, run_on, OracleError, Summary};
 
 use chrono::NaiveDateTime;
 

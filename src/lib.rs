@@ -6,6 +6,7 @@ pub mod cleanup; // removing scratch collections left by interrupted runs
 pub mod coverage; // the coverage table from the scenario files
 pub mod discovery; // finding the principal, home and features of the server under test
 pub mod evaluate; // a response against a step's expectation, captures and transitions
+pub mod html; // the self-contained HTML report and the matrix heat map
 pub mod http; // HTTP client, authentication, caps, scope guard, redaction
 pub mod ical; // iCalendar normalisation
 pub mod interrupt; // Ctrl-C / SIGTERM: stop, delete scratch collections, exit

@@ -6,6 +6,7 @@
 
 use caldav_conformance::baseline::{self, Baseline, Judgement, Mark};
 use caldav_conformance::discovery;
+use caldav_conformance::html;
 use caldav_conformance::http::{AuthKind, Client, ClientConfig, Request, Secret};
 use caldav_conformance::interrupt::{install_signal_cleanup, wait_if_interrupted};
 use caldav_conformance::outcome::{Failure, Kind, Limits, Outcome};
@@ -62,12 +63,12 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Build the conformance matrix (Markdown and JSON) from --results files of several servers.
+    /// Build the conformance matrix (Markdown, JSON and the index.html heat map) from --results files of several servers.
     Matrix {
         /// Results files written by --results.
         #[arg(required = true)]
         results: Vec<PathBuf>,
-        /// Output folder for matrix.md and matrix.json.
+        /// Output folder for matrix.md, matrix.json and index.html.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
     },
@@ -134,6 +135,9 @@ struct Opts {
     /// Write per-scenario results as JSON here.
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
+    /// Write a self-contained HTML report here (no network needed to view it).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Seed of the generative time-range oracle (trial oracle/rfc4791_9_9_time_range::seed-N).
     #[arg(long, value_name = "N", default_value_t = caldav_conformance::oracle::DEFAULT_SEED)]
     seed: u64,
@@ -488,6 +492,11 @@ fn write_outputs(
         std::fs::write(p, json)
             .map_err(|e| format!("cannot write --results {}: {e}", p.display()))?;
     }
+    if let Some(p) = &cli.opts.html {
+        let ctx = html::Context::new(cli.conn.url.as_deref(), &cli.opts.baseline);
+        std::fs::write(p, html::report(results, loaded, &ctx))
+            .map_err(|e| format!("cannot write --html {}: {e}", p.display()))?;
+    }
     Ok(())
 }
 
@@ -579,6 +588,7 @@ fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
         return die(&format!("cannot create {}: {e}", out.display()));
     }
     let md = report::matrix::markdown(&runs);
+    let page = html::index(&runs);
     // The matrix JSON keeps the one-line reasons; the full failures stay in the results.
     for r in runs.iter_mut() {
         for s in r.scenarios.iter_mut() {
@@ -586,7 +596,11 @@ fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
         }
     }
     let json = serde_json::to_string_pretty(&runs).unwrap_or_default();
-    for (name, body) in [("matrix.md", md), ("matrix.json", json)] {
+    for (name, body) in [
+        ("matrix.md", md),
+        ("matrix.json", json),
+        ("index.html", page),
+    ] {
         let p = out.join(name);
         if let Err(e) = std::fs::write(&p, body) {
             return die(&format!("cannot write {}: {e}", p.display()));

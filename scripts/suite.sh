@@ -34,8 +34,10 @@ case ${CCF_TLS_MODE:-ca} in
     system) ;;
 esac
 [[ -n ${CCF_SERVER_VERSION:-} ]] && args+=(--server-version "$CCF_SERVER_VERSION")
+# CCF_BASELINE_OF=OTHER (from the env file, e.g. radicale-nginx): judge with servers/OTHER's
+# baselines, for a deployment that must behave exactly like that server.
 if [[ -z ${CCF_NO_BASELINE:-} ]]; then
-    for b in servers/"$name"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
+    for b in servers/"${CCF_BASELINE_OF:-$name}"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
 fi
 unset CALDAV_URL CALDAV_USER CALDAV_PASSWORD
 "$bin" "${args[@]}" "$@" 2>&1 | tee "$out/$name.log"

@@ -18,7 +18,7 @@ pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<(Url,
     let req = Request::new("PROPFIND", home.clone()).header("Depth", "1").xml(
         r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#,
     );
-    let resp = client.send(&req).await.map_err(|e| e.0)?;
+    let resp = client.send(&req).await.map_err(|e| e.to_string())?;
     if resp.status != 207 {
         return Err(format!("PROPFIND {home} answered {}", resp.status));
     }

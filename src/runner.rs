@@ -571,7 +571,7 @@ impl Run {
         let resp = match self.client.send(&req).await {
             Ok(r) => r,
             Err(e) => {
-                let mut p = plain(e.0);
+                let mut p = plain(e.to_string());
                 p.exchange = Some(http::dump(&self.client, &req, None, 4000));
                 return Err(p);
             }

@@ -77,7 +77,7 @@ pub(super) async fn set_calendar_timezone(
     scope.check(origin, &req)?;
     let r = match client.send(&req).await {
         Ok(r) => r,
-        Err(e) => return Ok(Some(e.0)),
+        Err(e) => return Ok(Some(e.to_string())),
     };
     // RFC 4918 §9.2: success is a 207 multistatus; a bare 2xx is taken as success too.
     if r.status != 207 {

@@ -38,6 +38,9 @@ esac
 # baselines, for a deployment that must behave exactly like that server.
 if [[ -z ${CCF_NO_BASELINE:-} ]]; then
     for b in servers/"${CCF_BASELINE_OF:-$name}"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
+else
+    # Raw outcomes: no baseline, and no known-server profile either (the default is auto).
+    args+=(--profile none)
 fi
 unset CALDAV_URL CALDAV_USER CALDAV_PASSWORD
 "$bin" "${args[@]}" "$@" 2>&1 | tee "$out/$name.log"

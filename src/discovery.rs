@@ -2,8 +2,10 @@
 //! RFC 5397 DAV:current-user-principal) and the calendar home (RFC 4791 §6.2.1), then derive
 //! the server's features from OPTIONS, supported-report-set and a probe calendar's properties
 //! (the names scenarios may list in `requires:` are `known_features()`), and the product it
-//! names itself as (`discovery/product.rs`).
+//! names itself as (`discovery/product.rs`) or, failing that, what its answers to two GETs
+//! reveal (`discovery/fingerprint.rs`).
 
+mod fingerprint;
 mod product;
 
 use crate::http::{Client, Request, Response, Scope};
@@ -539,12 +541,20 @@ pub async fn discover(
     if reports.iter().any(|r| r == "sync-collection") {
         features.insert("sync-token".into());
     }
-    let identity = log.identity.headers.clone();
+    let mut identity = log.identity.headers.clone();
+    let mut product = log.identity.product(&dav_classes);
+    if product.is_none() {
+        let base = principal.as_ref().unwrap_or(&home);
+        if let Some((p, why)) = fingerprint::guess(client, base, &home, &opts).await {
+            identity.push(("Fingerprint".into(), why));
+            product = Some(p);
+        }
+    }
     Ok(Discovered {
         origin,
         principal,
         home,
-        product: log.identity.product(&dav_classes),
+        product,
         server: identity
             .iter()
             .find(|(k, _)| k == "Server")

@@ -13,6 +13,8 @@ use caldav_conformance::outcome::{Failure, Kind, Limits, Outcome};
 use caldav_conformance::report;
 use caldav_conformance::runner::Run;
 use caldav_conformance::scenario::{self, Loaded};
+use caldav_conformance::suite::SuiteArgs;
+use caldav_conformance::{embedded, profile};
 use clap::Parser;
 use libtest_mimic::{Completion, Failed, Trial};
 use std::collections::BTreeSet;
@@ -47,10 +49,8 @@ struct Cli {
 enum Cmd {
     /// Print, from the scenario files alone, each RFC section with the scenarios and assertion steps citing it.
     Coverage {
-        #[arg(long, value_name = "DIR", default_value = "scenarios")]
-        scenarios: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = "fixtures")]
-        fixtures: PathBuf,
+        #[command(flatten)]
+        suite: SuiteArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
@@ -71,6 +71,15 @@ enum Cmd {
         /// Output folder for matrix.md, matrix.json and index.html.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
+    },
+    /// Write the suite embedded in this binary (scenarios/, fixtures/ with the RFC texts,
+    /// servers/NAME/baseline*.yaml) to DIR, for reading or editing (then run it with --scenarios).
+    Export {
+        /// Folder to write to (created if needed).
+        dir: PathBuf,
+        /// Overwrite files that differ from the embedded ones.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -123,12 +132,13 @@ struct Conn {
 
 #[derive(clap::Args, Debug)]
 struct Opts {
-    /// Folder of scenario files.
-    #[arg(long, value_name = "DIR", default_value = "scenarios")]
-    scenarios: PathBuf,
-    /// Folder of fixture bodies.
-    #[arg(long, value_name = "DIR", default_value = "fixtures")]
-    fixtures: PathBuf,
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Compare with the shipped baseline of a known server: auto (the product discovery
+    /// identifies), a name (radicale, xandikos, sabre, davical, cyrus, sogo, …) or none.
+    /// Default: auto, or none with --baseline or --write-baseline.
+    #[arg(long, value_name = "auto|NAME|none")]
+    profile: Option<String>,
     /// Write JUnit XML here.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
@@ -183,17 +193,6 @@ fn die(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-/// Resolve a folder given relative to the working directory, falling back to the source tree.
-fn locate(p: &Path) -> PathBuf {
-    if p.is_relative() && !p.exists() {
-        let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
-        if alt.exists() {
-            return alt;
-        }
-    }
-    p.to_path_buf()
-}
-
 fn password(o: &Conn) -> Result<Option<Secret>, String> {
     if let Some(v) = &o.password_env {
         return std::env::var(v)
@@ -243,11 +242,8 @@ fn parse_cli() -> Cli {
 fn main() -> ExitCode {
     let cli = parse_cli();
     match &cli.cmd {
-        Some(Cmd::Coverage {
-            scenarios,
-            fixtures,
-            format,
-        }) => return coverage(scenarios, fixtures, *format),
+        Some(Cmd::Coverage { suite, format }) => return coverage(suite, *format),
+        Some(Cmd::Export { dir, force }) => return export(dir, *force),
         Some(Cmd::Matrix { results, out }) => return matrix(results, out),
         Some(Cmd::Cleanup { conn, dry_run }) => return cleanup(conn, *dry_run),
         None => {}
@@ -299,7 +295,7 @@ fn main() -> ExitCode {
 
 /// Load the scenarios (and the oracle's trial) and the baselines; nothing is sent yet.
 fn prepare(cli: &Cli) -> Result<(Vec<Loaded>, Option<Baseline>), ExitCode> {
-    let mut loaded = load(&locate(&cli.opts.scenarios), &locate(&cli.opts.fixtures))?;
+    let mut loaded = load(&cli.opts.suite)?;
     let base = match cli.opts.oracle_date.as_str() {
         "today" => chrono::Utc::now().date_naive(),
         d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| {
@@ -379,12 +375,13 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     wait_if_interrupted(client.timeout());
     let disc = disc.map_err(|e| die(&e))?;
     eprint!("{}", disc.header());
+    eprintln!("suite:      {}", cli.opts.suite.describe());
     eprintln!("run id:     {runid} (scratch collections ccf-{runid}-*)");
     Ok(Arc::new(Run {
         client: Arc::clone(client),
         disc,
         runid: runid.clone(),
-        fixtures: locate(&cli.opts.fixtures),
+        fixtures: cli.opts.suite.fixtures(),
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
         user: cli.conn.user.clone().unwrap_or_default(),
@@ -400,15 +397,27 @@ fn run_suite(
     loaded: Vec<Loaded>,
     baseline: Option<Baseline>,
 ) -> ExitCode {
+    let given = !cli.opts.baseline.is_empty() || cli.opts.write_baseline.is_some();
+    let choice = match profile::Choice::parse(cli.opts.profile.as_deref(), given) {
+        Ok(c) => c,
+        Err(e) => return die(&e),
+    };
     let run = match start_run(cli, session) {
         Ok(r) => r,
         Err(code) => return code,
+    };
+    let (baseline, prof) = match profile::apply(&choice, &run.disc, baseline) {
+        Ok(x) => x,
+        Err(e) => return die(&e),
     };
     let baseline = baseline.map(Arc::new);
     let trials: Vec<Trial> = loaded
         .iter()
         .enumerate()
-        .map(|(i, l)| trial(&session.rt, &run, baseline.clone(), l.clone(), i + 1))
+        .map(|(i, l)| {
+            let b = baseline.clone().filter(|_| compared(cli, l));
+            trial(&session.rt, &run, b, l.clone(), i + 1)
+        })
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
     // An interrupted run writes no results, JUnit or baseline: the handler exits.
@@ -417,13 +426,28 @@ fn run_suite(
     let mut results = report::results(&loaded, &outcomes, &run.disc);
     results.server_name = cli.opts.server_name.clone();
     results.server_version = cli.opts.server_version.clone();
-    let only: Vec<(&String, &Outcome)> = outcomes.iter().map(|(n, (o, _))| (n, o)).collect();
+    results.profile = prof.as_ref().map(|p| format!("{}: {}", p.name, p.server));
+    // With --read-only, the scenarios that write did not run: nothing to compare.
+    let skipped: BTreeSet<String> = loaded
+        .iter()
+        .filter(|l| !compared(cli, l))
+        .map(|l| l.trial_name())
+        .collect();
+    let kept: std::collections::BTreeMap<_, _> = outcomes
+        .iter()
+        .filter(|(n, _)| !skipped.contains(*n))
+        .map(|(n, x)| (n.clone(), x.clone()))
+        .collect();
+    let only: Vec<(&String, &Outcome)> = kept.iter().map(|(n, (o, _))| (n, o)).collect();
     let mut exit = conclusion.exit_code();
     let mut cmp = None;
     if let Some(b) = baseline.as_deref() {
-        results.annotate(b, &outcomes);
+        results.annotate(b, &kept);
         let c = baseline::compare(b, only.iter().copied());
-        eprint!("{}", c.render(&files_of(&cli.opts.baseline)));
+        match &prof {
+            Some(p) => eprint!("{}", profile::render(p, b, only.iter().copied(), &c)),
+            None => eprint!("{}", c.render(&files_of(&cli.opts.baseline))),
+        }
         exit = if c.is_clean() {
             ExitCode::SUCCESS
         } else {
@@ -446,8 +470,17 @@ fn run_suite(
         .or_else(|| run.disc.server.clone())
         .or_else(|| cli.opts.server_name.clone())
         .unwrap_or_else(|| "the server".into());
-    println!("\n{}", report::verdict(&name, &results, cmp.as_ref()));
+    let verdict = match &prof {
+        Some(p) => report::verdict_against(&name, &results, cmp.as_ref(), &p.against()),
+        None => report::verdict(&name, &results, cmp.as_ref()),
+    };
+    println!("\n{verdict}");
     exit
+}
+
+/// Whether a scenario's outcome is compared with the baseline: not when --read-only skipped it.
+fn compared(cli: &Cli, l: &Loaded) -> bool {
+    !cli.opts.read_only || l.scenario.read_only
 }
 
 fn files_of(paths: &[PathBuf]) -> String {
@@ -500,8 +533,8 @@ fn write_outputs(
     Ok(())
 }
 
-fn load(scenarios: &Path, fixtures: &Path) -> Result<Vec<Loaded>, ExitCode> {
-    scenario::load_dir(scenarios, fixtures).map_err(|errs| {
+fn load(suite: &SuiteArgs) -> Result<Vec<Loaded>, ExitCode> {
+    suite.load().map_err(|errs| {
         for e in &errs {
             eprintln!("{e}");
         }
@@ -560,8 +593,24 @@ fn connect(conn: &Conn) -> Result<(Arc<Client>, url::Url, Option<url::Url>), Exi
     Ok((Arc::new(client), start, home))
 }
 
-fn coverage(scenarios: &Path, fixtures: &Path, format: TextOrJson) -> ExitCode {
-    let loaded = match load(&locate(scenarios), &locate(fixtures)) {
+fn export(dir: &Path, force: bool) -> ExitCode {
+    match embedded::export(dir, force) {
+        Ok(files) => {
+            eprintln!(
+                "wrote the embedded suite ({} files) to {}: run it with --scenarios {}/scenarios --fixtures {}/fixtures",
+                files.len(),
+                dir.display(),
+                dir.display(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => die(&e),
+    }
+}
+
+fn coverage(suite: &SuiteArgs, format: TextOrJson) -> ExitCode {
+    let loaded = match load(suite) {
         Ok(l) => l,
         Err(code) => return code,
     };

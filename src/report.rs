@@ -30,6 +30,9 @@ pub struct Results {
     /// The headers that named it (`Server`, `X-Sabre-Version`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identity: BTreeMap<String, String>,
+    /// With `--profile`: the profile compared with (`radicale: Radicale 3.9.0 (PyPI)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     pub home: String,
     pub features: Vec<String>,
     /// How many scenarios had each outcome.
@@ -124,6 +127,7 @@ pub fn results(
         server: disc.server.clone(),
         product: disc.product.clone(),
         identity: disc.identity.iter().cloned().collect(),
+        profile: None,
         home: disc.home.path().to_string(),
         features: disc.features.iter().cloned().collect(),
         counts: BTreeMap::new(),
@@ -145,6 +149,12 @@ fn some_names(list: &[(String, String)]) -> String {
 
 /// The last line of a run: the verdict, in words.
 pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
+    verdict_against(name, r, cmp, "its baseline")
+}
+
+/// The verdict compared with `against`: "its baseline", or with `--profile` "a correct
+/// installation of Radicale 3.9.0 (profile radicale)" (`profile::Profile::against`).
+pub fn verdict_against(name: &str, r: &Results, cmp: Option<&Comparison>, against: &str) -> String {
     let n = |k: Kind| r.count(k);
     let plural =
         |c: usize, one: &str, many: &str| format!("{c} {}", if c == 1 { one } else { many });
@@ -176,7 +186,7 @@ pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
     }
     let counts = parts.join(", ");
     match cmp {
-        Some(c) if c.is_clean() => format!("{name}: matches its baseline — {counts}"),
+        Some(c) if c.is_clean() => format!("{name}: matches {against} — {counts}"),
         Some(c) => {
             let mut diffs = Vec::new();
             for (list, one, many) in [
@@ -193,7 +203,7 @@ pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
                 }
             }
             format!(
-                "{name}: DIFFERS from its baseline — {}; {counts}",
+                "{name}: DIFFERS from {against} — {}; {counts}",
                 diffs.join("; ")
             )
         }
@@ -310,6 +320,7 @@ mod tests {
             server: None,
             product: None,
             identity: BTreeMap::new(),
+            profile: None,
             home: "/".into(),
             features: vec![],
             counts: BTreeMap::new(),

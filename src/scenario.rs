@@ -644,21 +644,20 @@ pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadErro
     }
 }
 
+/// The `*.yaml` files under `dir`, on disk or embedded in the binary (`crate::embedded`).
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            collect_yaml(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
+    let files = crate::embedded::files_under(dir)?;
+    out.extend(
+        files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")),
+    );
     Ok(())
 }
 
 /// Parse one scenario file and validate it.
 pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadError>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    let text = crate::embedded::read_to_string(file).map_err(|e| {
         vec![LoadError(format!(
             "{}:1:1: cannot read: {e}",
             file.display()
@@ -724,7 +723,7 @@ pub fn read_fixture(fixtures: &Path, rel: &str) -> Result<String, String> {
             "fixture path {rel:?} must be relative to fixtures/ without `..`"
         ));
     }
-    std::fs::read_to_string(fixtures.join(rel))
+    crate::suite::read_fixture_file(fixtures, rel)
         .map_err(|e| format!("fixture {rel:?} cannot be read: {e}"))
 }
 

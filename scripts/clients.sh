@@ -111,9 +111,11 @@ PY
 case ${1:-} in
     --report)
         shift
+        names=("$@")
+        ((${#names[@]})) || names=("${FLEET[@]}")
         install_python
         exec "$venv/bin/python" clients/report.py --clients "$out" \
-            --suite "${CCF_SUITE_RESULTS:-$repo/target/results}" --out reports/clients.md "$@"
+            --suite "${CCF_SUITE_RESULTS:-$repo/target/results}" --out reports/clients.md "${names[@]}"
         ;;
     --install)
         install_python

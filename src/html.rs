@@ -138,25 +138,47 @@ pub fn family(group: &str) -> String {
             "clients" => "Client flows".into(),
             "ctag" => "CalendarServer getctag".into(),
             "oracle" => "Generative oracle".into(),
-            t => t.to_string(),
+            t => {
+                let mut c = t.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().chain(c).collect())
+                    .unwrap_or_default()
+            }
         },
     }
 }
 
-/// The areas of a list of scenarios in first-seen order: group → (index, title).
+/// The order areas are shown in: the RFCs, then deployment, getctag, the oracle and the
+/// client flows.
+pub fn area_key(group: &str) -> (u8, String) {
+    let top = group.split('/').next().unwrap_or(group);
+    let rank = match top {
+        t if t.starts_with("rfc") => 0,
+        "deployment" => 1,
+        "ctag" => 2,
+        "oracle" => 3,
+        "clients" => 4,
+        _ => 5,
+    };
+    (rank, group.to_string())
+}
+
+/// The areas of a list of scenarios: group → (index in display order, title).
 fn areas<'a>(
     scenarios: impl Iterator<Item = &'a ScenarioResult>,
 ) -> BTreeMap<String, (usize, String)> {
-    let mut m: BTreeMap<String, (usize, String)> = BTreeMap::new();
+    let mut titles: BTreeMap<(u8, String), String> = BTreeMap::new();
     for s in scenarios {
         let g = group_of(&s.name);
-        if !m.contains_key(g) {
-            let title = s.area.clone().unwrap_or_else(|| g.to_string());
-            let n = m.len();
-            m.insert(g.to_string(), (n, title));
-        }
+        titles
+            .entry(area_key(g))
+            .or_insert_with(|| s.area.clone().unwrap_or_else(|| g.to_string()));
     }
-    m
+    titles
+        .into_iter()
+        .enumerate()
+        .map(|(i, ((_, g), t))| (g, (i, t)))
+        .collect()
 }
 
 /// Counts of each outcome.
@@ -232,7 +254,7 @@ fn facts(r: &Results, ctx: &Context) -> String {
 }
 
 /// Counts by outcome: a bar, then one button per outcome (clicking shows only that outcome).
-fn outcome_summary(c: &Counts) -> String {
+fn outcome_summary(r: &Results, c: &Counts) -> String {
     let total: usize = c.values().sum();
     let mut s = format!(
         "<div class=\"totals\"><h2>{total} scenarios</h2>{}<div class=\"legend\">",
@@ -245,7 +267,33 @@ fn outcome_summary(c: &Counts) -> String {
             c.get(&k).copied().unwrap_or(0)
         );
     }
-    s.push_str("</div></div>");
+    s.push_str("</div>");
+    s.push_str(&baseline_summary(r));
+    s.push_str("</div>");
+    s
+}
+
+/// With --baseline: how many results are as expected, regressions, stale or changed; each a
+/// button that filters on it.
+fn baseline_summary(r: &Results) -> String {
+    let mut by: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in &r.scenarios {
+        if let Some(m) = s.baseline {
+            *by.entry(mark_label(m)).or_default() += 1;
+        }
+    }
+    if by.is_empty() {
+        return String::new();
+    }
+    let mut s = String::from("<h3>Against the baseline</h3><div class=\"legend\">");
+    for m in ["expected", "regression", "stale", "changed"] {
+        let n = by.get(m).copied().unwrap_or(0);
+        let _ = write!(
+            s,
+            "<button type=\"button\" class=\"only-bl\" data-only=\"{m}\"><span class=\"bl b-{m}\">{m}</span> <b data-baseline-count=\"{m}\">{n}</b></button>"
+        );
+    }
+    s.push_str("</div>");
     s
 }
 
@@ -422,13 +470,13 @@ pub fn unified(text: &str) -> String {
                     || esc(&lines[i + k][1..]),
                     |o| mark_change(&lines[i + k][1..], o),
                 );
-                let _ = writeln!(s, "<span class=\"del\">-{body}</span>");
+                let _ = write!(s, "<span class=\"del\">-{body}\n</span>");
             }
             for k in 0..adds {
                 let other = (adds == dels).then(|| &lines[i + k][1..]);
                 let l = lines[i + dels + k];
                 let body = other.map_or_else(|| esc(&l[1..]), |o| mark_change(&l[1..], o));
-                let _ = writeln!(s, "<span class=\"add\">+{body}</span>");
+                let _ = write!(s, "<span class=\"add\">+{body}\n</span>");
             }
             i += dels + adds;
             continue;
@@ -442,7 +490,7 @@ pub fn unified(text: &str) -> String {
         } else {
             "ctx"
         };
-        let _ = writeln!(s, "<span class=\"{class}\">{}</span>", esc(l));
+        let _ = write!(s, "<span class=\"{class}\">{}\n</span>", esc(l));
         i += 1;
     }
     s.push_str("</pre>");
@@ -458,7 +506,7 @@ fn exchange(text: &str) -> String {
             Some(b'<') => "rs",
             _ => "ctx",
         };
-        let _ = writeln!(s, "<span class=\"{class}\">{}</span>", esc(l));
+        let _ = write!(s, "<span class=\"{class}\">{}\n</span>", esc(l));
     }
     s.push_str("</pre>");
     s
@@ -549,10 +597,15 @@ fn row(s: &ScenarioResult, area: usize, scenario: Option<&Loaded>) -> String {
     if !mark.is_empty() {
         let _ = write!(h, " <span class=\"bl b-{mark}\">{mark}</span>");
     }
+    let _ = write!(
+        h,
+        " <a class=\"link\" href=\"#{}\" title=\"link to this scenario\">#</a>",
+        esc(&id)
+    );
     if let Some(r) = &s.reason {
         let _ = write!(h, " <span class=\"reason\">{}</span>", esc(r));
     }
-    let _ = write!(h, " <a class=\"link\" href=\"#{}\" title=\"link to this scenario\">#</a></summary><div class=\"body\">", esc(&id));
+    h.push_str("</summary><div class=\"body\">");
     if let Some(l) = scenario {
         let _ = write!(h, "<p class=\"about\">{}</p>", esc(&l.scenario.desc));
         h.push_str(&quote(
@@ -585,21 +638,23 @@ fn row(s: &ScenarioResult, area: usize, scenario: Option<&Loaded>) -> String {
 fn rows(r: &Results, scenarios: &[Loaded], areas: &BTreeMap<String, (usize, String)>) -> String {
     let by_name: BTreeMap<String, &Loaded> =
         scenarios.iter().map(|l| (l.trial_name(), l)).collect();
-    let mut s = String::from("<section id=\"scenarios\">");
-    let mut last = None;
+    let mut by: BTreeMap<usize, (&str, &str, Vec<&ScenarioResult>)> = BTreeMap::new();
     for sc in &r.scenarios {
         let g = group_of(&sc.name);
         let (i, title) = areas.get(g).map_or((0, g), |(i, t)| (*i, t.as_str()));
-        if last != Some(i) {
-            let _ = writeln!(
-                s,
-                "<h3 class=\"grp\" data-area=\"{i}\">{} <small>{}</small></h3>",
-                esc(title),
-                esc(g)
-            );
-            last = Some(i);
+        by.entry(i).or_insert((g, title, Vec::new())).2.push(sc);
+    }
+    let mut s = String::from("<section id=\"scenarios\">");
+    for (i, (g, title, list)) in by {
+        let _ = writeln!(
+            s,
+            "<h3 class=\"grp\" data-area=\"{i}\">{} <small>{}</small></h3>",
+            esc(title),
+            esc(g)
+        );
+        for sc in list {
+            s.push_str(&row(sc, i, by_name.get(&sc.name).copied()));
         }
-        s.push_str(&row(sc, i, by_name.get(&sc.name).copied()));
     }
     s.push_str("<p id=\"none\" hidden>No scenario matches the filters.</p></section>");
     s
@@ -611,14 +666,14 @@ pub fn report(r: &Results, scenarios: &[Loaded], ctx: &Context) -> String {
     let areas = areas(r.scenarios.iter());
     let all = counts(r.scenarios.iter());
     let mut body = format!(
-        "<header><h1>CalDAV conformance: {}</h1><p class=\"sub\">{} · {} · {} scenarios</p></header>\n<main>\n<section id=\"summary\" class=\"summary\">",
+        "<header><h1>CalDAV conformance: {}</h1><p class=\"sub\">{} · {} · {} scenarios</p></header>\n<main>\n<section id=\"summary\" class=\"overview\">",
         esc(&title),
         esc(&r.tool),
         esc(&r.date),
         r.scenarios.len()
     );
     body.push_str(&facts(r, ctx));
-    body.push_str(&outcome_summary(&all));
+    body.push_str(&outcome_summary(r, &all));
     body.push_str("</section>\n<section class=\"chart\">");
     body.push_str(&area_chart(r, &areas));
     body.push_str("</section>\n");

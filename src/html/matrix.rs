@@ -4,7 +4,9 @@
 //! their outcome and reason. Everything shown is rendered and escaped here; the script
 //! (matrix.js) only shows and hides.
 
-use super::{anchor, counts, esc, family, group_of, mark_label, page, server_title, Counts};
+use super::{
+    anchor, area_key, counts, esc, family, group_of, mark_label, page, server_title, Counts,
+};
 use crate::outcome::Kind;
 use crate::report::{Results, ScenarioResult};
 use std::collections::BTreeMap;
@@ -46,9 +48,8 @@ fn cell(id: &str, c: &Counts) -> String {
     let bucket = (ok * 10.0).floor() as usize;
     let detail = match (n(Kind::Fail), n(Kind::Warn)) {
         (0, 0) => format!("{} pass", n(Kind::Pass)),
-        (f, 0) => format!("{f} fail"),
         (0, w) => format!("{w} warn"),
-        (f, w) => format!("{f} fail · {w} warn"),
+        (f, _) => format!("{f} fail"),
     };
     format!(
         "<td class=\"hm\"><a class=\"cell h{bucket}\" href=\"#{id}\" title=\"{title}\">{:.0}%<small>{detail}</small></a></td>",
@@ -116,7 +117,7 @@ fn server_table(runs: &[Results]) -> String {
         let c = counts(r.scenarios.iter());
         let _ = write!(
             s,
-            "<tr data-server=\"{}\"><th><a href=\"#{}\">{}</a></th><td>{}</td><td>{}</td><td class=\"wide\">{}</td>",
+            "<tr data-server=\"{}\"><th><a href=\"#{}\">{}</a></th><td>{}</td><td class=\"date\">{}</td><td class=\"wide\">{}</td>",
             esc(&key),
             esc(&cell_id(&key, "all")),
             esc(&key),
@@ -138,12 +139,12 @@ fn server_table(runs: &[Results]) -> String {
 }
 
 /// The areas of all runs: group → (title, the scenarios of each server).
-fn by_area(runs: &[Results]) -> BTreeMap<String, (String, Cells<'_>)> {
-    let mut m: BTreeMap<String, (String, Cells)> = BTreeMap::new();
+fn by_area(runs: &[Results]) -> BTreeMap<(u8, String), (String, Cells<'_>)> {
+    let mut m: BTreeMap<(u8, String), (String, Cells)> = BTreeMap::new();
     for (i, r) in runs.iter().enumerate() {
         for s in &r.scenarios {
             let g = group_of(&s.name);
-            let e = m.entry(g.to_string()).or_insert_with(|| {
+            let e = m.entry(area_key(g)).or_insert_with(|| {
                 let title = s.area.clone().unwrap_or_else(|| g.to_string());
                 (title, vec![Vec::new(); runs.len()])
             });
@@ -183,7 +184,7 @@ fn heat_map(runs: &[Results]) -> (String, String) {
     }
     t.push_str("</tr>");
     let mut last_family = String::new();
-    for (g, (title, cells)) in by_area(runs) {
+    for ((_, g), (title, cells)) in by_area(runs) {
         let fam = family(&g);
         if fam != last_family {
             let _ = write!(

@@ -71,6 +71,14 @@
       form.scrollIntoView({ block: "start" });
     });
   });
+  Array.prototype.forEach.call(document.querySelectorAll("button.only-bl"), function (b) {
+    b.addEventListener("click", function () {
+      boxes.forEach(function (x) { x.checked = true; });
+      base.value = b.dataset.only;
+      apply();
+      form.scrollIntoView({ block: "start" });
+    });
+  });
   Array.prototype.forEach.call(document.querySelectorAll("button.area-link"), function (b) {
     b.addEventListener("click", function () {
       area.value = b.dataset.area;

@@ -230,14 +230,14 @@ fn unified_diff_marks_the_changed_part_of_paired_lines() {
         "--- expected\n+++ actual\n@@ -1,3 +1,3 @@\n a\n-DTSTART:2026<\n+DTSTART:2027<\n-x\n",
     );
     assert!(
-        u.contains("<span class=\"del\">-DTSTART:202<mark>6</mark>&lt;</span>"),
+        u.contains("<span class=\"del\">-DTSTART:202<mark>6</mark>&lt;\n</span>"),
         "{u}"
     );
     assert!(
-        u.contains("<span class=\"add\">+DTSTART:202<mark>7</mark>&lt;</span>"),
+        u.contains("<span class=\"add\">+DTSTART:202<mark>7</mark>&lt;\n</span>"),
         "{u}"
     );
-    assert!(u.contains("<span class=\"del\">-x</span>"), "{u}");
+    assert!(u.contains("<span class=\"del\">-x\n</span>"), "{u}");
     assert!(u.contains("<span class=\"hunk\">@@"), "{u}");
     assert_eq!(mark_change("abc", "abc"), "abc");
     assert_eq!(mark_change("ab", "abab"), "ab");

@@ -36,7 +36,10 @@ esac
 [[ -n ${CCF_SERVER_VERSION:-} ]] && args+=(--server-version "$CCF_SERVER_VERSION")
 # CCF_BASELINE_OF=OTHER (from the env file, e.g. radicale-nginx): judge with servers/OTHER's
 # baselines, for a deployment that must behave exactly like that server.
-if [[ -z ${CCF_NO_BASELINE:-} ]]; then
+# CCF_PROFILE=auto|NAME: judge with a known-server profile instead (a deployment check).
+if [[ -n ${CCF_PROFILE:-} ]]; then
+    args+=(--profile "$CCF_PROFILE")
+elif [[ -z ${CCF_NO_BASELINE:-} ]]; then
     for b in servers/"${CCF_BASELINE_OF:-$name}"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
 else
     # Raw outcomes: no baseline, and no known-server profile either (the default is auto).

@@ -4,7 +4,8 @@ in scenarios/clients/) and the real libraries' results (clients/*/driver) beside
 verdicts for python-caldav and tsdav, with every disagreement and its explanation
 (clients/explanations.json). Run by `scripts/clients.sh --report`; stdlib only.
 
-usage: report.py --clients DIR --suite DIR --out FILE [NAME...]
+usage: report.py --clients DIR --suite DIR --out FILE [--strict] [NAME...]
+(--strict: exit 1 when a disagreement has no entry in clients/explanations.json)
 """
 
 import argparse
@@ -181,6 +182,7 @@ def main():
     ap.add_argument("--suite", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--explanations", default=os.path.join(os.path.dirname(__file__), "explanations.json"))
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a disagreement is unexplained")
     ap.add_argument("names", nargs="*")
     a = ap.parse_args()
     names = a.names or FLEET
@@ -296,7 +298,7 @@ def main():
     with open(a.out, "w", encoding="utf-8") as f:
         f.write("\n".join(lines).rstrip() + "\n")
     print(f"wrote {a.out}; {unexplained} unexplained disagreement(s)")
-    return 0
+    return 1 if a.strict and unexplained else 0
 
 
 if __name__ == "__main__":

@@ -1,17 +1,11 @@
 //! `caldav-conformance cleanup`: find scratch collections that interrupted runs left in the
-//! calendar home (matched only by the run prefix pattern `ccf-XXXXXXXX-N`) and delete them.
+//! calendar home (matched only by the scratch name pattern of `scratch.rs`, `ccf-XXXXXXXX-N`)
+//! and delete them.
 
 use crate::http::{Client, Request, Scope};
+use crate::scratch::is_scratch_name;
 use crate::xml::{self, Multistatus};
-use regex::Regex;
 use url::Url;
-
-/// True for names the harness gives scratch collections: `ccf-<8 hex>-<index>[b]` or `-probe`.
-pub fn is_scratch_name(name: &str) -> bool {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^ccf-[0-9a-f]{8}-([0-9]+b?|probe)$").expect("static regex"))
-        .is_match(name)
-}
 
 /// List (and unless `dry_run`, delete) leftover scratch collections under `home`.
 pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<(Url, String)>, String> {
@@ -46,23 +40,4 @@ pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<(Url,
         out.push((url, status));
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn matches_only_the_run_prefix_pattern() {
-        for ok in ["ccf-0a1b2c3d-1", "ccf-0a1b2c3d-12b", "ccf-0a1b2c3d-probe"] {
-            assert!(super::is_scratch_name(ok), "{ok}");
-        }
-        for no in [
-            "ccf-0a1b2c3d",
-            "calendar",
-            "ccf-XYZ-1",
-            "ccf-0a1b2c3d-1-x",
-            "xccf-0a1b2c3d-1",
-        ] {
-            assert!(!super::is_scratch_name(no), "{no}");
-        }
-    }
 }

@@ -5,10 +5,9 @@
 //! credentials out of output is `http/redact.rs`.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
 
@@ -214,7 +213,8 @@ pub struct Client {
     in_flight: AtomicUsize,
     /// Collections this client sent MKCALENDAR or MKCOL for and has not yet seen deleted:
     /// what an interrupted run must delete, whatever the scenario bookkeeping says.
-    created: Mutex<BTreeSet<Url>>,
+    /// Collections created and not yet deleted, with the scenarios' reserved ones.
+    registry: Arc<crate::scratch::Registry>,
 }
 
 /// Counts a request in flight until dropped (also when its future is cancelled).
@@ -224,18 +224,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// The collection URL with a trailing slash, for the `created` bookkeeping.
-fn collection_key(u: &Url) -> Url {
-    let mut k = u.clone();
-    k.set_query(None);
-    k.set_fragment(None);
-    if !k.path().ends_with('/') {
-        let p = format!("{}/", k.path());
-        k.set_path(&p);
-    }
-    k
 }
 
 impl Client {
@@ -267,7 +255,7 @@ impl Client {
             cred_origin: OnceLock::new(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
-            created: Mutex::new(BTreeSet::new()),
+            registry: Arc::default(),
         })
     }
 
@@ -308,7 +296,13 @@ impl Client {
     /// Collections this client sent MKCALENDAR/MKCOL for and has not seen deleted since
     /// (including ones whose creation failed without a definite answer, e.g. a timeout).
     pub fn created_collections(&self) -> Vec<Url> {
-        Self::lock(&self.created).iter().cloned().collect()
+        self.registry.created()
+    }
+
+    /// The registry of collections that may exist: this client's creations, and the scratch
+    /// calendars the runner reserves there.
+    pub fn registry(&self) -> &Arc<crate::scratch::Registry> {
+        &self.registry
     }
 
     pub fn timeout(&self) -> Duration {
@@ -370,19 +364,19 @@ impl Client {
         self.send_tracked(req).await
     }
 
-    /// Keep the `created` bookkeeping around one exchange.
+    /// Keep the registry of created collections around one exchange.
     async fn send_tracked(&self, req: &Request) -> Result<Response, HttpError> {
         let method = req.method.to_ascii_uppercase();
         let creates = method == "MKCALENDAR" || method == "MKCOL";
         if creates {
-            Self::lock(&self.created).insert(collection_key(&req.url));
+            self.registry.creating(&req.url);
         }
         let r = self.send_authenticated(req).await;
         if let Ok(resp) = &r {
             let gone = (method == "DELETE" && (resp.is_success() || resp.status == 404))
                 || (creates && (400..500).contains(&resp.status));
             if gone {
-                Self::lock(&self.created).remove(&collection_key(&req.url));
+                self.registry.gone(&req.url);
             }
         }
         r

@@ -3,9 +3,10 @@
 //! server under test if `--server-cmd` started one, and exits 130 (143 for SIGTERM).
 
 use crate::http::{Client, Request};
+use crate::scratch::Names;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Set when a Ctrl-C or SIGTERM arrived; the signal handler then owns the end of the process.
@@ -32,22 +33,21 @@ pub fn wait_if_interrupted(timeout: Duration) {
 pub fn install_signal_cleanup(
     rt: &Arc<tokio::runtime::Runtime>,
     client: &Arc<Client>,
-    live: &Arc<Mutex<BTreeSet<url::Url>>>,
-    runid: &str,
+    names: &Names,
 ) {
     let _ = RUNTIME.set(Arc::clone(rt));
-    let (client, live, runid) = (Arc::clone(client), Arc::clone(live), runid.to_string());
+    let (client, names) = (Arc::clone(client), names.clone());
     rt.spawn(async move {
         let code = wait_for_signal().await;
         INTERRUPTED.store(true, Ordering::SeqCst);
-        // Snapshot first, then stop: a collection that leaves `live` after this point had
-        // its cleanup refused, and one added after it gets no request through.
-        let mut targets: BTreeSet<url::Url> = live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        // Snapshot first, then stop: a collection that leaves the registry after this point
+        // had its cleanup refused, and one added after it gets no request through.
+        let mut targets: BTreeSet<url::Url> = client.registry().targets();
         client.stop();
-        eprintln!("\ninterrupted: no further requests; deleting the scratch collections of run {runid}");
+        eprintln!(
+            "\ninterrupted: no further requests; deleting the scratch collections of run {}",
+            names.runid()
+        );
         tokio::spawn(async {
             let code = wait_for_signal().await;
             eprintln!("interrupted again: exiting without finishing the cleanup; `caldav-conformance cleanup --url …` removes what is left");
@@ -65,15 +65,9 @@ pub fn install_signal_cleanup(
             eprintln!("warning: requests still in flight after {wait:?}");
         }
         targets.extend(client.created_collections());
-        let prefix = format!("ccf-{runid}-");
         let mut tasks = tokio::task::JoinSet::new();
         for u in targets {
-            let name = u
-                .path_segments()
-                .and_then(|mut s| s.rfind(|x| !x.is_empty()))
-                .unwrap_or("")
-                .to_string();
-            if !(crate::cleanup::is_scratch_name(&name) && name.starts_with(&prefix)) {
+            if !names.owns(crate::scratch::name_of(&u)) {
                 eprintln!("not deleting {u}: not a scratch collection of this run");
                 continue;
             }

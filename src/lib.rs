@@ -19,6 +19,7 @@ pub mod report; // JUnit and JSON results
 pub mod rfc; // the shipped RFC texts and the verbatim-quote rule
 pub mod runner; // running one scenario in its scratch calendar
 pub mod scenario; // the YAML scenario model and its loading
+pub mod scratch; // scratch collection names and the registry of those that may exist
 pub mod spawn; // --server-cmd: the server under test as a child process
 pub mod suite; // where scenarios and fixtures come from: built-in, --scenarios, --extra-*
 pub mod template; // variable substitution

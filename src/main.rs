@@ -13,6 +13,7 @@ use caldav_conformance::outcome::{Failure, Kind, Limits, Outcome};
 use caldav_conformance::report;
 use caldav_conformance::runner::Run;
 use caldav_conformance::scenario::{self, Loaded};
+use caldav_conformance::scratch::Names;
 use caldav_conformance::suite::SuiteArgs;
 use caldav_conformance::{embedded, profile};
 use clap::Parser;
@@ -362,10 +363,10 @@ fn start_server(
 /// Discover the server (creating and deleting the probe calendar) and prepare the run.
 fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     let (client, rt, runid) = (&session.client, &session.rt, &session.runid);
-    let probe = format!("ccf-{runid}-probe");
+    let names = Names::new(runid);
+    let probe = names.probe();
     // Installed before discovery, which creates the probe calendar.
-    let live: Arc<Mutex<BTreeSet<url::Url>>> = Arc::default();
-    install_signal_cleanup(rt, client, &live, runid);
+    install_signal_cleanup(rt, client, &names);
     let disc = rt.block_on(discovery::discover(
         client,
         &session.start,
@@ -376,16 +377,18 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     let disc = disc.map_err(|e| die(&e))?;
     eprint!("{}", disc.header());
     eprintln!("suite:      {}", cli.opts.suite.describe());
-    eprintln!("run id:     {runid} (scratch collections ccf-{runid}-*)");
+    eprintln!(
+        "run id:     {runid} (scratch collections {}*)",
+        names.prefix()
+    );
     Ok(Arc::new(Run {
         client: Arc::clone(client),
         disc,
-        runid: runid.clone(),
+        names,
         fixtures: cli.opts.suite.fixtures(),
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
         user: cli.conn.user.clone().unwrap_or_default(),
-        live,
         outcomes: Mutex::new(Default::default()),
         scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
     }))

@@ -10,10 +10,11 @@ use crate::http::{self, Client, Request, Scope};
 use crate::matching::{resolve_ref, Ctx, Diff};
 use crate::outcome::{Failure, Outcome};
 use crate::scenario::{Level, Loaded, Scenario, ScratchMode, Step};
+use crate::scratch::Names;
 use crate::template;
 use crate::xml::{self, Multistatus};
 use serde_saphyr::Spanned;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,21 +24,15 @@ use url::Url;
 pub struct Run {
     pub client: Arc<Client>,
     pub disc: Discovered,
-    pub runid: String,
+    /// The names of this run's scratch collections.
+    pub names: Names,
     pub fixtures: PathBuf,
     pub strict: bool,
     /// Only scenarios marked `read_only` run; nothing is written.
     pub read_only: bool,
     pub user: String,
-    /// Scratch collections that may exist right now (for cleanup on Ctrl-C).
-    pub live: Arc<Mutex<BTreeSet<Url>>>,
     pub outcomes: Mutex<BTreeMap<String, (Outcome, Duration)>>,
     pub scenario_timeout: Duration,
-}
-
-/// Name of the scratch calendar of scenario `index`: recognisable prefix, run id, index.
-pub fn scratch_name(runid: &str, index: usize, suffix: &str) -> String {
-    format!("ccf-{runid}-{index}{suffix}")
 }
 
 /// The part of a scenario a request belongs to.
@@ -208,12 +203,11 @@ impl Run {
         if let Some(why) = self.not_applicable(s) {
             return Outcome::Ignored(why);
         }
-        let join = |suffix: &str| {
-            self.disc
-                .home
-                .join(&format!("{}/", scratch_name(&self.runid, index, suffix)))
-        };
-        let (cal, cal2) = match (join(""), join("b")) {
+        let join = |name: String| self.disc.home.join(&format!("{name}/"));
+        let (cal, cal2) = match (
+            join(self.names.calendar(index)),
+            join(self.names.second_calendar(index)),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
                 let p = Problem::new(At::default(), format!("cannot form the scratch URL: {e}"));
@@ -227,7 +221,7 @@ impl Run {
             .map(|(_, u)| u.clone())
             .collect();
         let scope = Scope::new(&scratch.iter().collect::<Vec<_>>());
-        self.live_set().extend(scratch.iter().cloned());
+        self.client.registry().reserve(&scratch);
         let state = State {
             vars: vars.clone(),
             captured: BTreeMap::new(),
@@ -237,16 +231,8 @@ impl Run {
         };
         let (main, mut after) = self.run_body(sc, state, cal2).await;
         after.extend(self.cleanup(&scratch, &scope).await);
-        let mut live = self.live_set();
-        for u in &scratch {
-            live.remove(u);
-        }
-        drop(live);
+        self.client.registry().release(&scratch);
         self.verdict(sc, main, after, &vars)
-    }
-
-    fn live_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<Url>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The variables of scenario `index`.
@@ -257,16 +243,13 @@ impl Run {
             ("calendar2", cal2.path().to_string()),
             ("home", self.disc.home.path().to_string()),
             ("principal", principal.unwrap_or_default()),
-            (
-                "uid",
-                format!("{}-uid", scratch_name(&self.runid, index, "")),
-            ),
+            ("uid", self.names.uid(index)),
             ("user", self.user.clone()),
             (
                 "origin",
                 self.disc.origin.as_str().trim_end_matches('/').to_string(),
             ),
-            ("runid", self.runid.clone()),
+            ("runid", self.names.runid().to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -423,7 +406,7 @@ impl Run {
             }
         }
         if let Some(g) = &s.generative {
-            let prefix = format!("{}-oracle", scratch_name(&self.runid, 0, ""));
+            let prefix = self.names.oracle_uids();
             let done = crate::oracle::run_on(
                 &self.client,
                 &self.disc.origin,

@@ -50,6 +50,16 @@ if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     unset CCF_RESULTS_DIR
 fi
 
+if [[ -z ${CCF_FLEET:-} ]]; then
+    step "misconfigured proxy: the deployment group names each fault; --profile auto blames the proxy"
+    if bash servers/up.sh radicale-badproxy; then
+        bash scripts/badproxy-check.sh || status=1
+    else
+        status=1
+    fi
+    bash servers/down.sh radicale-badproxy || true
+fi
+
 step "negative controls fail where expected"
 for n in "${NEGATIVE_CONTROLS[@]}"; do
     [[ " ${fleet[*]} " == *" $n "* ]] || continue

@@ -349,6 +349,7 @@ impl Run {
             requirement: s.requirement.clone(),
             level: s.level,
             about: s.desc.clone(),
+            note: s.note.clone(),
         }
     }
 

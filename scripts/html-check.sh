@@ -25,7 +25,7 @@ if ! command -v chromium >/dev/null; then
 fi
 if [[ ! -f $dir/$name.html || ! -f $dir/$name.json ]]; then
     echo "html-check: no $dir/$name.html: running the suite against $name" >&2
-    CCF_RESULTS_DIR="$dir" bash scripts/suite.sh "$name" -q --html "$dir/$name.html" >/dev/null || true
+    CCF_RESULTS_DIR="$dir" bash scripts/suite.sh "$name" -q >/dev/null || true
 fi
 rm -rf "$out/profile"
 mkdir -p "$out"

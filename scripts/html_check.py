@@ -12,7 +12,7 @@ one run and for reports/index.html it reads the DOM and checks that
     (Network), and only the file:// document itself is allowed; scripts raise no error.
 Screenshots go to the output folder. Usage:
   html_check.py --chromium BIN --out DIR --report FILE.html --results FILE.json
-                [--index reports/index.html --matrix reports/matrix.json]
+                [--index reports/index.html --matrix reports/matrix.json] [--viewport 1400x1000]
 """
 import argparse
 import base64
@@ -177,7 +177,8 @@ class Browser:
         if full:
             params["captureBeyondViewport"] = True
             h = self.js("document.documentElement.scrollHeight")
-            params["clip"] = {"x": 0, "y": 0, "width": 1400, "height": min(h, 6000), "scale": 1}
+            w = self.js("innerWidth")
+            params["clip"] = {"x": 0, "y": 0, "width": w, "height": min(h, 6000), "scale": 1}
         data = self.send("Page.captureScreenshot", params)["result"]["data"]
         pathlib.Path(path).write_bytes(base64.b64decode(data))
 
@@ -200,7 +201,8 @@ class Checks:
         if got != want:
             self.failed.append(f"{what}: expected {want!r}, got {got!r}")
         else:
-            print(f"  ok  {what}: {got!r}")
+            shown = repr(got) if len(repr(got)) <= 100 else f"{len(got)} items, as expected"
+            print(f"  ok  {what}: {shown}")
 
     def true(self, what, cond, detail=""):
         if not cond:
@@ -221,6 +223,14 @@ def visible(b, selector):
             && r.width > 0 && r.height > 0; }})()""")
 
 
+def check_policy(b, c, what):
+    csp = b.js("(document.querySelector('meta[http-equiv=Content-Security-Policy]') || {}).content")
+    c.true(f"{what} forbids every load (Content-Security-Policy default-src 'none')",
+           bool(csp) and "default-src 'none'" in csp, f"({csp!r})")
+    n = b.js("document.querySelectorAll('link, img, iframe, object, embed, script[src]').length")
+    c.eq(f"{what}: external resources in the DOM", n, 0)
+
+
 def check_report(b, c, html, results, out):
     r = json.loads(pathlib.Path(results).read_text())
     sc = r["scenarios"]
@@ -228,6 +238,7 @@ def check_report(b, c, html, results, out):
     b.load(html)
     b.screenshot(out / "report-summary.png")
     print(f"report {html}: {len(sc)} scenarios")
+    check_policy(b, c, "the report")
     c.eq("rows", b.js("document.querySelectorAll('details.sc').length"), len(sc))
     for k in KINDS:
         c.eq(f"shown count of {k}", b.js(f"+document.querySelector('[data-count={k}]').textContent"),
@@ -314,6 +325,7 @@ def check_index(b, c, index, matrix, out):
     runs = json.loads(pathlib.Path(matrix).read_text())
     b.load(index)
     print(f"matrix {index}: {len(runs)} servers")
+    check_policy(b, c, "the matrix")
     b.screenshot(out / "index.png")
     for i, r in enumerate(runs):
         key = r.get("server_name") or f"server{i + 1}"
@@ -354,13 +366,15 @@ def main():
     ap.add_argument("--results")
     ap.add_argument("--index")
     ap.add_argument("--matrix")
+    ap.add_argument("--viewport", default="1400x1000", help="WIDTHxHEIGHT of the screenshots")
     a = ap.parse_args()
+    width, height = (int(x) for x in a.viewport.split("x"))
     a.out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     b = Browser(a.chromium, a.out / "profile")
     c = Checks()
     try:
-        b.open_page()
+        b.open_page(width, height)
         if a.report:
             check_report(b, c, a.report, a.results, a.out)
         if a.index:

@@ -3,7 +3,7 @@
 #
 # Run the conformance suite against server NAME, already started by servers/up.sh NAME, using
 # what up.sh recorded in $STATE/NAME/env and the server's profile and baseline under
-# servers/NAME/. Results go to target/results/NAME.{json,junit.xml,log}.
+# servers/NAME/. Results go to target/results/NAME.{json,junit.xml,html,log}.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -19,7 +19,8 @@ set -a
 # shellcheck disable=SC1090
 source "$state/$name/env"
 set +a
-args=(--url "$CALDAV_URL" --server-name "$name" --results "$out/$name.json" --junit "$out/$name.junit.xml")
+args=(--url "$CALDAV_URL" --server-name "$name" --results "$out/$name.json" --junit "$out/$name.junit.xml"
+      --html "$out/$name.html")
 if [[ ${CCF_AUTH:-} != none ]]; then
     [[ -n ${CALDAV_USER:-} ]] && args+=(--user "$CALDAV_USER")
     [[ -n ${CCF_PASSWORD_FILE:-} ]] && args+=(--password-file "$CCF_PASSWORD_FILE")

@@ -103,6 +103,45 @@ fn cell_list(id: &str, heading: &str, list: &[&ScenarioResult]) -> String {
     s
 }
 
+/// A server's panel: its counts, then each area with its bar, linking to that area's cell.
+fn server_panel(id: &str, key: &str, r: &Results) -> String {
+    let c = counts(r.scenarios.iter());
+    let mut s = format!(
+        "<section class=\"cell-list\" id=\"{}\" hidden><h2>{} — {}</h2><p class=\"counts\">",
+        esc(id),
+        esc(key),
+        esc(&server_title(r))
+    );
+    for k in Kind::ALL {
+        let _ = write!(
+            s,
+            "<span class=\"dot o-{k}\"></span>{k} <b data-count=\"{k}\">{}</b> ",
+            c.get(&k).copied().unwrap_or(0)
+        );
+    }
+    s.push_str("</p><table class=\"areas\"><tbody>");
+    let mut by: BTreeMap<(u8, String), (String, Vec<&ScenarioResult>)> = BTreeMap::new();
+    for sc in &r.scenarios {
+        let g = group_of(&sc.name);
+        by.entry(area_key(g))
+            .or_insert_with(|| (sc.area.clone().unwrap_or_else(|| g.to_string()), Vec::new()))
+            .1
+            .push(sc);
+    }
+    for ((_, g), (title, list)) in by {
+        let _ = write!(
+            s,
+            "<tr><td><a href=\"#{}\">{}</a></td><td class=\"num\">{}</td><td class=\"wide\">{}</td></tr>",
+            esc(&cell_id(key, &g)),
+            esc(&title),
+            list.len(),
+            super::bar(&counts(list.iter().copied()), "bar")
+        );
+    }
+    s.push_str("</tbody></table></section>\n");
+    s
+}
+
 /// One row per server: its version, date and counts (read by the browser check).
 fn server_table(runs: &[Results]) -> String {
     let mut s = String::from(
@@ -174,13 +213,8 @@ fn heat_map(runs: &[Results]) -> (String, String) {
     let mut lists = String::new();
     for (k, r) in keys.iter().zip(runs) {
         let id = cell_id(k, "all");
-        let list: Vec<&ScenarioResult> = r.scenarios.iter().collect();
-        t.push_str(&cell(&id, &counts(list.iter().copied())));
-        lists.push_str(&cell_list(
-            &id,
-            &format!("{k} — all areas ({})", server_title(r)),
-            &list,
-        ));
+        t.push_str(&cell(&id, &counts(r.scenarios.iter())));
+        lists.push_str(&server_panel(&id, k, r));
     }
     t.push_str("</tr>");
     let mut last_family = String::new();

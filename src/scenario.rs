@@ -590,13 +590,32 @@ impl Loaded {
     }
 }
 
-/// A load-time error, already rendered as `file:line:col: message`.
-#[derive(Debug)]
-pub struct LoadError(pub String);
+/// A load-time error in a scenario file (or folder), shown as `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// Line and column, where the error has a place in the file.
+    pub at: Option<(u64, u64)>,
+    pub message: String,
+}
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl LoadError {
+    pub fn at(file: &Path, line: u64, col: u64, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_path_buf(),
+            at: Some((line, col)),
+            message: message.into(),
+        }
+    }
+
+    /// An error about a whole file or folder.
+    pub fn whole(file: &Path, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_path_buf(),
+            at: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -604,10 +623,10 @@ impl fmt::Display for LoadError {
 pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadError>> {
     let mut files = Vec::new();
     collect_yaml(dir, &mut files).map_err(|e| {
-        vec![LoadError(format!(
-            "{}: cannot read scenario directory: {e}",
-            dir.display()
-        ))]
+        vec![LoadError::whole(
+            dir,
+            format!("cannot read scenario directory: {e}"),
+        )]
     })?;
     files.sort();
     let mut out = Vec::new();
@@ -621,21 +640,24 @@ pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadErro
     let mut seen = BTreeMap::new();
     for l in &out {
         if let Some(prev) = seen.insert(l.trial_name(), (l.file.clone(), l.line)) {
-            errors.push(LoadError(format!(
-                "{}:{}:1: duplicate scenario name {:?} (first defined at {}:{})",
-                l.file.display(),
+            errors.push(LoadError::at(
+                &l.file,
                 l.line,
-                l.scenario.name,
-                prev.0.display(),
-                prev.1
-            )));
+                1,
+                format!(
+                    "duplicate scenario name {:?} (first defined at {}:{})",
+                    l.scenario.name,
+                    prev.0.display(),
+                    prev.1
+                ),
+            ));
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(LoadError(format!(
-            "{}: no scenarios found (expected *.yaml files)",
-            dir.display()
-        )));
+        errors.push(LoadError::whole(
+            dir,
+            "no scenarios found (expected *.yaml files)",
+        ));
     }
     if errors.is_empty() {
         Ok(out)
@@ -657,15 +679,10 @@ fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// Parse one scenario file and validate it.
 pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadError>> {
-    let text = crate::embedded::read_to_string(file).map_err(|e| {
-        vec![LoadError(format!(
-            "{}:1:1: cannot read: {e}",
-            file.display()
-        ))]
-    })?;
-    let parsed: ScenarioFile = parse_yaml(&text).map_err(|(line, col, msg)| {
-        vec![LoadError(format!("{}:{line}:{col}: {msg}", file.display()))]
-    })?;
+    let text = crate::embedded::read_to_string(file)
+        .map_err(|e| vec![LoadError::at(file, 1, 1, format!("cannot read: {e}"))])?;
+    let parsed: ScenarioFile =
+        parse_yaml(&text).map_err(|(line, col, msg)| vec![LoadError::at(file, line, col, msg)])?;
     let group = file
         .strip_prefix(root)
         .unwrap_or(file)
@@ -679,7 +696,7 @@ pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded
         let col = sc.referenced.column();
         let s = sc.value;
         for (l, c, m) in validate::scenario(&s, line, col, fixtures) {
-            errors.push(LoadError(format!("{}:{l}:{c}: {m}", file.display())));
+            errors.push(LoadError::at(file, l, c, m));
         }
         out.push(Loaded {
             file: file.to_path_buf(),

@@ -175,13 +175,16 @@ fn duplicates(all: &[Loaded]) -> Vec<LoadError> {
     for l in all {
         let name = l.trial_name();
         match seen.get(&name) {
-            Some(prev) if prev.file != l.file => errs.push(LoadError(format!(
-                "{}:{}:1: scenario {name:?} is already defined at {}:{} (use another file name or scenario name, or --scenarios to replace the built-in suite)",
-                l.file.display(),
+            Some(prev) if prev.file != l.file => errs.push(LoadError::at(
+                &l.file,
                 l.line,
-                prev.file.display(),
-                prev.line
-            ))),
+                1,
+                format!(
+                    "scenario {name:?} is already defined at {}:{} (use another file name or scenario name, or --scenarios to replace the built-in suite)",
+                    prev.file.display(),
+                    prev.line
+                ),
+            )),
             Some(_) => {}
             None => {
                 seen.insert(name, l);
@@ -236,7 +239,8 @@ mod tests {
         )
         .expect("write");
         assert!(
-            with.load().is_err_and(|e| e[0].0.contains("mine/e.ics")),
+            with.load()
+                .is_err_and(|e| e[0].to_string().contains("mine/e.ics")),
             "mine/e.ics is not a built-in fixture"
         );
         with.extra_fixtures.push(own.clone());
@@ -253,7 +257,11 @@ mod tests {
         let Err(errs) = with.load() else {
             panic!("a scenario defined twice must be refused")
         };
-        assert!(errs[0].0.contains("already defined"), "{}", errs[0]);
+        assert!(
+            errs[0].to_string().contains("already defined"),
+            "{}",
+            errs[0]
+        );
         let _ = std::fs::remove_dir_all(&twin);
         let _ = std::fs::remove_dir_all(&extra);
         let _ = std::fs::remove_dir_all(&own);
@@ -268,7 +276,7 @@ mod tests {
             ..Default::default()
         };
         let errs = args.load().unwrap_err();
-        assert!(errs[0].0.contains("broken.yaml:"), "{}", errs[0]);
+        assert!(errs[0].to_string().contains("broken.yaml:"), "{}", errs[0]);
         let _ = std::fs::remove_dir_all(&bad);
         // Embedded files are named by their `<embedded>/…` path.
         let missing = SuiteArgs {
@@ -277,7 +285,7 @@ mod tests {
         };
         let errs = missing.load().unwrap_err();
         assert!(
-            errs[0].0.starts_with("<embedded>/no-such-folder"),
+            errs[0].to_string().starts_with("<embedded>/no-such-folder"),
             "{}",
             errs[0]
         );

@@ -23,7 +23,7 @@ fn scenarios() -> Vec<Loaded> {
         Err(errs) => panic!(
             "scenarios do not load:\n{}",
             errs.iter()
-                .map(|e| e.0.as_str())
+                .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join("\n")
         ),

@@ -502,7 +502,7 @@ mod tests {
             let f = dir.join(format!("case{oi}.yaml"));
             std::fs::write(&f, &y).unwrap();
             let loaded = crate::scenario::load_file(&dir, &f, &dir)
-                .unwrap_or_else(|e| panic!("{}\n{y}", e[0].0));
+                .unwrap_or_else(|e| panic!("{}\n{y}", e[0]));
             assert_eq!(loaded.len(), 1);
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -358,6 +358,17 @@ def check_index(b, c, index, matrix, out):
     c.true("the close button hides it", b.js("document.getElementById('panel').hidden"))
 
 
+def readme_shot(b, index, png):
+    """The heat map from its first RFC row, with one cell's scenarios open beside it."""
+    b.load(index, "#c-radicale-rfc4791/09_6_calendar_data")
+    b.js("document.querySelector('table.heat').scrollIntoView({block: 'start'})")
+    b.settle()
+    x, y, w, h = b.js("[scrollX, scrollY, innerWidth, innerHeight]")
+    data = b.send("Page.captureScreenshot", {"format": "png", "clip": {
+        "x": x, "y": y, "width": w, "height": h, "scale": 0.75}})["result"]["data"]
+    pathlib.Path(png).write_bytes(base64.b64decode(data))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--chromium", default="chromium")
@@ -367,6 +378,7 @@ def main():
     ap.add_argument("--index")
     ap.add_argument("--matrix")
     ap.add_argument("--viewport", default="1400x1000", help="WIDTHxHEIGHT of the screenshots")
+    ap.add_argument("--shot-index", help="also save this PNG: the heat map with a cell open (README)")
     a = ap.parse_args()
     width, height = (int(x) for x in a.viewport.split("x"))
     a.out.mkdir(parents=True, exist_ok=True)
@@ -379,6 +391,8 @@ def main():
             check_report(b, c, a.report, a.results, a.out)
         if a.index:
             check_index(b, c, a.index, a.matrix, a.out)
+        if a.index and a.shot_index:
+            readme_shot(b, a.index, a.shot_index)
         allowed = {pathlib.Path(p).resolve().as_uri() for p in (a.report, a.index) if p}
         stray = sorted({u for u in b.requests if u.split("#")[0] not in allowed})
         c.true("no request left the page", not stray, f"(requests: {stray})")

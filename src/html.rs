@@ -228,6 +228,7 @@ fn facts(r: &Results, ctx: &Context) -> String {
     push("Fleet name", r.server_name.as_deref());
     push("Identified as", r.product.as_deref());
     push("Server header", r.server.as_deref());
+    push("Profile", r.profile.as_deref());
     push("URL", ctx.url.as_deref());
     push("Calendar home", Some(&r.home));
     push("Date", Some(&r.date));

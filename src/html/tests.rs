@@ -18,7 +18,7 @@ fn hostile_results(name: &str) -> Results {
     });
     let v = json!({
         "tool": EVIL, "date": EVIL, "server_name": name, "server_version": EVIL, "server": EVIL,
-        "product": EVIL, "identity": {"X-Evil": EVIL}, "home": EVIL, "features": [EVIL],
+        "product": EVIL, "profile": EVIL, "identity": {"X-Evil": EVIL}, "home": EVIL, "features": [EVIL],
         "scenarios": [
             {"name": format!("{EVIL}/g::{EVIL}"), "area": EVIL, "spec": [EVIL], "level": "MUST",
              "outcome": "fail", "reason": EVIL, "failure": failure, "baseline": "regression",

@@ -64,4 +64,4 @@ grep -q '^suite: .*embedded in the binary' "$work/$name.log" || fail "the run di
 ran=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))[\"scenarios\"]))" "$work/$name.json" 2>/dev/null || echo 0)
 [[ $ran == "$want" ]] || fail "the results hold $ran scenarios, not $want"
 log "ran all $ran scenarios against $name from /: $(tail -n 1 "$work/$name.log")"
-log "profile: $(grep -m1 '^profile:' "$work/$name.log" || echo none)"
+log "$(grep -m1 "^profile:" "$work/$name.log" | tr -s " " || echo "profile: none")"

@@ -289,5 +289,18 @@ mod tests {
             "{}",
             errs[0]
         );
+        // An embedded YAML file that is not a valid scenario file (a baseline) is named with
+        // its line and column.
+        let not_scenarios = SuiteArgs {
+            scenarios: Some(embedded::root().join("servers/radicale")),
+            ..Default::default()
+        };
+        let Err(errs) = not_scenarios.load() else {
+            panic!("baselines are not scenario files")
+        };
+        let first = errs[0].to_string();
+        let re = regex::Regex::new(r"^<embedded>/servers/radicale/baseline[-a-z]*\.yaml:\d+:\d+: ")
+            .expect("regex");
+        assert!(re.is_match(&first), "{first}");
     }
 }

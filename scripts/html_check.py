@@ -247,6 +247,12 @@ def check_report(b, c, html, results, out):
              want.get(k, 0))
         if k in r.get("counts", {}):
             c.eq(f"JSON counts of {k}", r["counts"][k], want.get(k, 0))
+    marks = collections.Counter(s["baseline"] for s in sc if s.get("baseline"))
+    for m in ("expected", "regression", "stale", "changed"):
+        if marks:
+            c.eq(f"baseline mark {m}",
+                 b.js(f"+document.querySelector('[data-baseline-count={m}]').textContent"),
+                 marks.get(m, 0))
     failing = sorted((s for s in sc if s["outcome"] == "fail" and s.get("failure", {}).get("diffs")),
                      key=diff_interest)
     c.true("the run has a failing scenario with differences", bool(failing))

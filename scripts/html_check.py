@@ -405,6 +405,8 @@ def main():
         c.true("the documents were requested through the browser",
                any(u.split("#")[0] in allowed for u in b.requests))
         c.true("no script error, console error or CSP report", not b.errors, str(b.errors))
+    except (RuntimeError, OSError, KeyError, TypeError) as e:
+        c.failed.append(f"the check stopped: {e}")
     finally:
         b.close()
     print(f"html check: {time.time() - started:.1f}s, screenshots in {a.out}")

@@ -180,6 +180,37 @@ fn the_check_fails_when_one_word_of_a_quote_changes() {
 }
 
 #[test]
+fn the_baseline_check_fails_when_one_word_of_a_quote_changes() {
+    let mut lib = library();
+    let mut checked = 0;
+    for f in baseline_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let Ok(b) = scenario::parse_yaml::<Baseline>(&text) else {
+            continue;
+        };
+        for (name, e) in &b.expect {
+            let (Some(q), Some(v)) = (&e.quote, &e.violates) else {
+                continue;
+            };
+            let cite = std::slice::from_ref(v);
+            if lib.check_quote(q, cite).is_err() {
+                continue; // reported by every_baseline_fail_quotes_a_must_of_its_section
+            }
+            let Some(bad) = change_one_word(q) else {
+                continue;
+            };
+            assert!(
+                lib.check_quote(&bad, cite).is_err(),
+                "{} {name}: a quote with one word changed still passes: {bad:?}",
+                f.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} baseline quotes mutated");
+}
+
+#[test]
 fn the_check_refuses_additions_and_wrong_sections() {
     let mut lib = library();
     let cite = vec!["RFC4918 §9.3.1".to_string()];

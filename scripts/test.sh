@@ -50,6 +50,11 @@ if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     unset CCF_RESULTS_DIR
 fi
 
+if [[ " ${fleet[*]} " == *" calypso "* ]]; then
+    step "HTML reports in headless Chromium (counts, diffs, filters, no network)"
+    bash scripts/html-check.sh calypso || status=1
+fi
+
 if [[ -z ${CCF_FLEET:-} ]]; then
     step "misconfigured proxy: the deployment group names each fault; --profile auto blames the proxy"
     if bash servers/up.sh radicale-badproxy; then

@@ -20,7 +20,13 @@ state="${CCF_STATE:-$repo/target/fleet}"
 fail() { echo "install-check: $*" >&2; exit 1; }
 log() { echo "install-check: $*"; }
 
-cargo install --quiet --locked --force --path "$repo" --root "$root"
+# CCF_INSTALL_DEBUG=1 installs the dev-profile build from the project's own target folder
+# (CI: no second, release build of every dependency); otherwise a release build, as a user's.
+if [[ -n ${CCF_INSTALL_DEBUG:-} ]]; then
+    cargo install --quiet --locked --force --debug --target-dir "$repo/target" --path "$repo" --root "$root"
+else
+    cargo install --quiet --locked --force --path "$repo" --root "$root"
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$root/bin/caldav-conformance" "$work/caldav-conformance"

@@ -65,6 +65,16 @@ if [[ -z ${CCF_FLEET:-} ]]; then
     bash servers/down.sh radicale-badproxy || true
 fi
 
+if [[ -z ${CCF_FLEET:-} ]]; then
+    step "the installed binary carries its suite: cargo install, run from / against Radicale"
+    if bash servers/up.sh radicale; then
+        CCF_INSTALL_DEBUG=1 bash scripts/install-check.sh radicale || status=1
+    else
+        status=1
+    fi
+    bash servers/down.sh radicale || true
+fi
+
 step "negative controls fail where expected"
 for n in "${NEGATIVE_CONTROLS[@]}"; do
     [[ " ${fleet[*]} " == *" $n "* ]] || continue

@@ -32,7 +32,11 @@ fleet=(${CCF_FLEET:-${FLEET[*]}})
 step "suite against: ${fleet[*]}"
 rm -f target/results/*.json
 status=0
-bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
+step "client libraries (python-caldav, tsdav) installed, pinned"
+bash scripts/clients.sh --install || status=1
+CCF_CLIENTS=1 bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
+step "client compatibility report: the real libraries agree with the suite's client flows"
+bash scripts/clients.sh --report --strict || status=1
 
 if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     step "TLS: --insecure works, an untrusted certificate is one clear error (exit 2)"

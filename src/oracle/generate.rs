@@ -173,13 +173,8 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
     let dtstart = flavor.make(rand_local(rng, day));
     let end = rand_end(rng, &dtstart, !recurring);
     let mut ev = Event {
-        dtstart,
-        end,
-        rrule: None,
-        exdates: Vec::new(),
-        rdates: Vec::new(),
-        overrides: Vec::new(),
         alarm: rand_alarm(rng, base),
+        ..Event::single(dtstart, end)
     };
     if !recurring {
         return (ev, flavor.tag().to_string());

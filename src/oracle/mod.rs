@@ -66,15 +66,7 @@ pub(crate) mod testutil {
         at(d(y, m, dd), h, mi)
     }
     pub(crate) fn ev(dtstart: When, end: EvEnd) -> Event {
-        Event {
-            dtstart,
-            end,
-            rrule: None,
-            exdates: Vec::new(),
-            rdates: Vec::new(),
-            overrides: Vec::new(),
-            alarm: None,
-        }
+        Event::single(dtstart, end)
     }
     pub(crate) fn obj(body: Body) -> Obj {
         Obj {

@@ -1,5 +1,11 @@
 //! caldav-conformance: a CalDAV protocol conformance test suite. The binary (`main.rs`) wires
 //! these modules together; each owns one job.
+//!
+//! The library exists for the binary and for the project's own integration tests
+//! (`tests/`: hostile servers, fuzzing, fixture validity, verbatim requirements, mutation
+//! testing); it is not a stable API and is not published as one. What other tools should use
+//! is the command line and its outputs: the JSON results (`--results`, shape in the README),
+//! JUnit (`--junit`), the HTML report (`--html`) and the baseline files.
 
 pub mod baseline; // expected outcomes per server, regressions both ways
 pub mod cleanup; // removing scratch collections left by interrupted runs
@@ -15,6 +21,8 @@ pub mod matching; // expectations against responses, path-addressed diffs
 pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
 pub mod outcome; // the result model: outcome and typed failure, rendered in one place
 pub mod profile; // --profile: the shipped baseline of the detected product, deployment wording
+pub mod purge; // deleting scratch collections for good (trash bins) and checking they are gone
+pub mod readonly; // --read-only: consistency checks on the user's real calendars, nothing written
 pub mod report; // JUnit and JSON results
 pub mod rfc; // the shipped RFC texts and the verbatim-quote rule
 pub mod runner; // running one scenario in its scratch calendar

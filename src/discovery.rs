@@ -481,9 +481,9 @@ async fn probe(
     if first_prop(&resp, &QName::new(DAV, "sync-token")).is_some() {
         features.insert("sync-token.property".into());
     }
-    let del = Request::new("DELETE", probe.clone());
-    scope.check(origin, &del)?;
-    let _ = client.send(&del).await;
+    // Deleted for good and checked (past a trash bin): a probe left behind is reported with
+    // the run's other scratch collections.
+    let _ = crate::purge::delete_for_good(client, origin, &probe, crate::purge::Via::Normal).await;
     Ok(out)
 }
 
@@ -522,6 +522,10 @@ pub async fn discover(
     let dav_classes = split(opts.header_all("DAV"));
     let allow = split(opts.header_all("Allow"));
     let mut features: BTreeSet<String> = dav_classes.iter().map(|c| class_feature(c)).collect();
+    // A server with a calendar trash bin gets scratch DELETEs that bypass it (purge.rs).
+    client
+        .registry()
+        .set_trash_bin(crate::purge::advertises_trash_bin(&dav_classes));
     let Probe { reports, mut notes } = match probe_name {
         Some(name) => probe(client, &origin, &home, name, &mut features, &mut log).await?,
         None => Probe {

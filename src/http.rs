@@ -17,7 +17,7 @@ mod scope;
 pub use auth::base64;
 use auth::DigestChallenge;
 pub use redact::dump;
-pub use scope::Scope;
+pub use scope::{is_write, Scope};
 
 /// `scheme://host:port/` of a URL.
 fn origin_of(u: &Url) -> Url {
@@ -211,6 +211,9 @@ pub struct Client {
     stopping: AtomicBool,
     /// Requests between sending and their outcome, for `drain`.
     in_flight: AtomicUsize,
+    /// Set by `forbid_writes` (`--read-only`): every writing request is refused before it is
+    /// sent, whatever sends it (scenarios, discovery, cleanup, the Ctrl-C handler).
+    read_only: AtomicBool,
     /// Collections this client sent MKCALENDAR or MKCOL for and has not yet seen deleted:
     /// what an interrupted run must delete, whatever the scenario bookkeeping says.
     /// Collections created and not yet deleted, with the scenarios' reserved ones.
@@ -255,6 +258,7 @@ impl Client {
             cred_origin: OnceLock::new(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
+            read_only: AtomicBool::new(false),
             registry: Arc::default(),
         })
     }
@@ -274,6 +278,18 @@ impl Client {
     /// on their way finish (see `drain`), and `send_cleanup` still goes through.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Refuse every writing request from now on (`--read-only`): PUT, DELETE, MKCALENDAR,
+    /// MKCOL, PROPPATCH, MOVE, COPY, POST, LOCK, UNLOCK, ACL, and any request whose
+    /// method-override header names one of them.
+    pub fn forbid_writes(&self) {
+        self.read_only.store(true, Ordering::SeqCst);
+    }
+
+    /// True once `forbid_writes` was called.
+    pub fn writes_forbidden(&self) -> bool {
+        self.read_only.load(Ordering::SeqCst)
     }
 
     /// Wait until no request is in flight, at most `max`; true when none is.
@@ -366,6 +382,13 @@ impl Client {
 
     /// Keep the registry of created collections around one exchange.
     async fn send_tracked(&self, req: &Request) -> Result<Response, HttpError> {
+        if self.writes_forbidden() && is_write(req) {
+            return Err(HttpError::Invalid(format!(
+                "--read-only: refused to send {} {} (a writing request)",
+                req.method,
+                req.url.path()
+            )));
+        }
         let method = req.method.to_ascii_uppercase();
         let creates = method == "MKCALENDAR" || method == "MKCOL";
         if creates {
@@ -623,6 +646,46 @@ mod tests {
             .await
             .is_err_and(|e| !matches!(e, HttpError::Interrupted)));
         assert!(c.drain(Duration::from_millis(10)).await);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_client_refuses_every_write_before_sending() {
+        let c = client("u", "secret");
+        c.forbid_writes();
+        // Nothing listens on port 9: a refusal that names --read-only came before any I/O.
+        let u = Url::parse("http://127.0.0.1:9/home/cal/").unwrap();
+        for m in [
+            "PUT",
+            "DELETE",
+            "MKCALENDAR",
+            "MKCOL",
+            "PROPPATCH",
+            "MOVE",
+            "COPY",
+            "POST",
+            "LOCK",
+            "UNLOCK",
+            "ACL",
+            "delete",
+        ] {
+            for e in [
+                c.send(&Request::new(m, u.clone())).await.unwrap_err(),
+                c.send_cleanup(&Request::new(m, u.clone()))
+                    .await
+                    .unwrap_err(),
+            ] {
+                assert!(e.to_string().contains("--read-only: refused"), "{m}: {e}");
+            }
+        }
+        let sneaky = Request::new("GET", u.clone()).header("X-HTTP-Method-Override", "PUT");
+        let e = c.send(&sneaky).await.unwrap_err();
+        assert!(e.to_string().contains("--read-only: refused"), "{e}");
+        // Reads still go out (and fail here only because nothing listens).
+        for m in ["GET", "PROPFIND", "REPORT", "OPTIONS", "HEAD"] {
+            let e = c.send(&Request::new(m, u.clone())).await.unwrap_err();
+            assert!(!e.to_string().contains("--read-only"), "{m}: {e}");
+        }
+        assert!(c.created_collections().is_empty());
     }
 
     #[tokio::test]

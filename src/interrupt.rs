@@ -1,8 +1,10 @@
 //! Interrupts: on Ctrl-C or SIGTERM the run stops sending, lets requests in flight finish,
-//! deletes every scratch collection of the run (the discovery probe included), stops the
-//! server under test if `--server-cmd` started one, and exits 130 (143 for SIGTERM).
+//! deletes every scratch collection of the run for good (the discovery probe included; checked
+//! with PROPFIND, past a trash bin: `purge.rs`), stops the server under test if `--server-cmd`
+//! started one, and exits 130 (143 for SIGTERM).
 
-use crate::http::{Client, Request};
+use crate::http::Client;
+use crate::purge::{delete_for_good, Removal, Via};
 use crate::scratch::Names;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -73,23 +75,18 @@ pub fn install_signal_cleanup(
             }
             let c = Arc::clone(&client);
             tasks.spawn(async move {
-                let r = c.send_cleanup(&Request::new("DELETE", u.clone())).await;
+                let origin = u.join("/").unwrap_or_else(|_| u.clone());
+                let r = delete_for_good(&c, &origin, &u, Via::AfterStop).await;
                 (u, r)
             });
         }
         let mut left = 0;
         while let Some(done) = tasks.join_next().await {
             match done {
-                Ok((u, Ok(r))) if r.is_success() || r.status == 404 => {
-                    eprintln!("deleted {u} ({})", r.status)
-                }
-                Ok((u, Ok(r))) => {
+                Ok((u, Removal::Gone { detail })) => eprintln!("deleted {u} ({detail})"),
+                Ok((u, Removal::Left { why, .. })) => {
                     left += 1;
-                    eprintln!("DELETE {u} answered {}", r.status);
-                }
-                Ok((u, Err(e))) => {
-                    left += 1;
-                    eprintln!("DELETE {u} failed: {e}");
+                    eprintln!("NOT REMOVED {u}: {why}");
                 }
                 Err(e) => {
                     left += 1;

@@ -21,6 +21,8 @@ pub mod matching; // expectations against responses, path-addressed diffs
 pub mod oracle; // generative time-range oracle (RFC 4791 §9.9): random calendars, expected matches
 pub mod outcome; // the result model: outcome and typed failure, rendered in one place
 pub mod profile; // --profile: the shipped baseline of the detected product, deployment wording
+pub mod purge; // deleting scratch collections for good (trash bins) and checking they are gone
+pub mod readonly; // --read-only: consistency checks on the user's real calendars, nothing written
 pub mod report; // JUnit and JSON results
 pub mod rfc; // the shipped RFC texts and the verbatim-quote rule
 pub mod runner; // running one scenario in its scratch calendar

@@ -461,6 +461,7 @@ fn run_suite(
     if let Err(e) = write_outputs(cli, &run, &loaded, &results, &only) {
         return die(&e);
     }
+    warn_left_behind(&run.client);
     let warns = results.count(Kind::Warn);
     if warns > 0 && !cli.opts.strict {
         eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
@@ -479,6 +480,23 @@ fn run_suite(
     };
     println!("\n{verdict}");
     exit
+}
+
+/// Say plainly which scratch collections are still on the server (a trash bin that keeps them,
+/// a DELETE refused): their scenarios are inconclusive, and `cleanup` is the way to retry.
+fn warn_left_behind(client: &Client) {
+    let left = client.registry().left();
+    if left.is_empty() {
+        return;
+    }
+    eprintln!(
+        "\nwarning: {} scratch collection(s) could not be removed from the server:",
+        left.len()
+    );
+    for (u, why) in &left {
+        eprintln!("  {u}: {why}");
+    }
+    eprintln!("  `caldav-conformance cleanup --url …` retries; it exits 1 while any is left");
 }
 
 /// Whether a scenario's outcome is compared with the baseline: not when --read-only skipped it.
@@ -683,10 +701,17 @@ fn cleanup(conn: &Conn, dry_run: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(list) => {
-            for (u, what) in list {
-                println!("{u}: {what}");
+            for e in &list {
+                println!("{}: {}", e.url, e.what);
             }
-            ExitCode::SUCCESS
+            let left = list.iter().filter(|e| e.left).count();
+            if left == 0 {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!(
+                "error: {left} scratch collection(s) could not be removed for good (see above)"
+            );
+            ExitCode::from(1)
         }
         Err(e) => die(&e),
     }

@@ -9,6 +9,7 @@ use crate::evaluate::{self, ParsedMs};
 use crate::http::{self, Client, Request, Scope};
 use crate::matching::{resolve_ref, Ctx, Diff};
 use crate::outcome::{Failure, Outcome};
+use crate::purge::{Removal, Via};
 use crate::scenario::{Level, Loaded, Scenario, ScratchMode, Step};
 use crate::scratch::Names;
 use crate::template;
@@ -366,27 +367,15 @@ impl Run {
                 problems.push(p);
                 continue;
             }
-            let mut sent = self.client.send(&req).await;
-            if matches!(&sent, Ok(r) if r.status >= 500) {
-                // Cyrus answers 500 to a second DELETE of the same name within one second
-                // (delayed-delete names have one-second resolution): retry once, later.
-                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-                sent = self.client.send(&req).await;
-            }
-            match sent {
-                Ok(r) if (200..300).contains(&r.status) || r.status == 404 => {}
-                Ok(r) => {
-                    let mut p = Problem::new(
-                        at,
-                        format!(
-                            "DELETE {u} answered {}: the scratch collection may be left behind",
-                            r.status
-                        ),
-                    );
-                    p.exchange = Some(http::dump(&self.client, &req, Some(&r), 2000));
-                    problems.push(p);
-                }
-                Err(e) => problems.push(Problem::new(at, format!("DELETE {u} failed: {e}"))),
+            // DELETE, then check with PROPFIND that it is gone; a server with a trash bin is
+            // asked to delete for good (purge.rs).
+            let removal =
+                crate::purge::delete_for_good(&self.client, &self.disc.origin, u, Via::Normal)
+                    .await;
+            if let Removal::Left { why, exchange } = removal {
+                let mut p = Problem::new(at, why);
+                p.exchange = exchange;
+                problems.push(p);
             }
         }
         problems

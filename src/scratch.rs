@@ -1,10 +1,12 @@
 //! Scratch collections: the one place that knows how they are named (`ccf-<run id>-<n>`, a
 //! scenario's second calendar `ccf-<run id>-<n>b`, the discovery probe `ccf-<run id>-probe`, the
 //! UIDs derived from them) and which of them may exist right now (the registry that the Ctrl-C
-//! handler deletes from).
+//! handler deletes from), whether the server keeps deleted calendars in a trash bin, and which
+//! scratch collections could not be removed for good (`purge.rs` deletes and checks).
 
 use regex::Regex;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use url::Url;
 
@@ -82,6 +84,10 @@ pub fn name_of(u: &Url) -> &str {
 pub struct Registry {
     reserved: Mutex<BTreeSet<Url>>,
     created: Mutex<BTreeSet<Url>>,
+    /// The server advertises a calendar trash bin (`nc-calendar-trashbin` in its DAV header).
+    trash_bin: AtomicBool,
+    /// Scratch collections still there after the suite deleted them, and why.
+    left: Mutex<BTreeMap<Url, String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -122,6 +128,33 @@ impl Registry {
     /// `u` is known not to exist (deleted, or its creation was refused).
     pub fn gone(&self, u: &Url) {
         lock(&self.created).remove(&collection_key(u));
+    }
+
+    /// The server keeps deleted calendars in a trash bin (read from its DAV header).
+    pub fn set_trash_bin(&self, yes: bool) {
+        self.trash_bin.store(yes, Ordering::SeqCst);
+    }
+
+    pub fn trash_bin(&self) -> bool {
+        self.trash_bin.load(Ordering::SeqCst)
+    }
+
+    /// `u` was deleted and checked: it is really gone.
+    pub fn removed(&self, u: &Url) {
+        lock(&self.left).remove(&collection_key(u));
+    }
+
+    /// `u` could not be removed for good (`why` says what was seen).
+    pub fn left_behind(&self, u: &Url, why: &str) {
+        lock(&self.left).insert(collection_key(u), why.to_string());
+    }
+
+    /// Scratch collections that could not be removed for good, with the reason.
+    pub fn left(&self) -> Vec<(Url, String)> {
+        lock(&self.left)
+            .iter()
+            .map(|(u, w)| (u.clone(), w.clone()))
+            .collect()
     }
 
     /// Collections created and not seen deleted.
@@ -173,8 +206,18 @@ mod tests {
         assert_eq!(r.targets().len(), 2);
         assert_eq!(r.created(), vec![collection_key(&b)]);
         r.gone(&b);
-        r.release(&[a]);
+        r.release(std::slice::from_ref(&a));
         assert!(r.targets().is_empty());
+        r.left_behind(&b, "kept in the trash bin");
+        assert_eq!(
+            r.left(),
+            vec![(collection_key(&b), "kept in the trash bin".into())]
+        );
+        r.removed(&b);
+        assert!(r.left().is_empty());
+        assert!(!r.trash_bin());
+        r.set_trash_bin(true);
+        assert!(r.trash_bin());
         assert_eq!(name_of(&b), "x");
     }
 }

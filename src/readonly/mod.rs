@@ -1,0 +1,1 @@
+//! --read-only: consistency checks on the real calendars of the account (in progress).

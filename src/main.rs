@@ -159,9 +159,17 @@ struct Opts {
     /// Treat unmet SHOULD/MAY requirements as failures.
     #[arg(long)]
     strict: bool,
-    /// Run only scenarios that write nothing; no scratch calendar is created.
+    /// Write nothing: run only the scenarios that write nothing (no scratch calendar is
+    /// created, every writing request is refused), plus read-only checks of every real
+    /// calendar in the home (trials readonly/<calendar>::<check>).
     #[arg(long)]
     read_only: bool,
+    /// With --read-only: fetch at most N objects per calendar (GET and calendar-multiget).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_objects: usize,
+    /// With --read-only: show calendar data (bodies, property values) in failures.
+    #[arg(long)]
+    show_data: bool,
     /// Expected outcomes for this server: the run fails on any difference, in either direction.
     /// May be given several times (entries are merged; a scenario may appear in one file only).
     #[arg(long, value_name = "FILE")]
@@ -367,6 +375,10 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     let probe = names.probe();
     // Installed before discovery, which creates the probe calendar.
     install_signal_cleanup(rt, client, &names);
+    if cli.opts.read_only {
+        // Refused in the client itself, whatever would send it.
+        client.forbid_writes();
+    }
     let disc = rt.block_on(discovery::discover(
         client,
         &session.start,
@@ -397,7 +409,7 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
 fn run_suite(
     cli: &Cli,
     session: &Session,
-    loaded: Vec<Loaded>,
+    mut loaded: Vec<Loaded>,
     baseline: Option<Baseline>,
 ) -> ExitCode {
     let given = !cli.opts.baseline.is_empty() || cli.opts.write_baseline.is_some();
@@ -409,6 +421,12 @@ fn run_suite(
         Ok(r) => r,
         Err(code) => return code,
     };
+    if cli.opts.read_only {
+        match readonly_trials(cli, session, &run) {
+            Ok(extra) => loaded.extend(extra),
+            Err(e) => return die(&e),
+        }
+    }
     let (baseline, prof) = match profile::apply(&choice, &run.disc, baseline) {
         Ok(x) => x,
         Err(e) => return die(&e),
@@ -480,6 +498,34 @@ fn run_suite(
     };
     println!("\n{verdict}");
     exit
+}
+
+/// --read-only: the checks of every real calendar of the home, one trial per check.
+fn readonly_trials(cli: &Cli, session: &Session, run: &Run) -> Result<Vec<Loaded>, String> {
+    use chrono::Datelike as _;
+    let calendars = session
+        .rt
+        .block_on(caldav_conformance::readonly::list_calendars(
+            &run.client,
+            &run.disc,
+        ))?;
+    let names: Vec<&str> = calendars.iter().map(|c| c.name.as_str()).collect();
+    if names.is_empty() {
+        eprintln!("read-only:  no calendar in the home (no member with CALDAV:calendar in DAV:resourcetype): no calendar to check");
+    } else {
+        eprintln!(
+            "read-only:  {} calendar(s) in the home: {} (at most {} objects each, --max-objects)",
+            calendars.len(),
+            names.join(", "),
+            cli.opts.max_objects
+        );
+    }
+    let opts = caldav_conformance::readonly::Options {
+        max_objects: cli.opts.max_objects,
+        show_data: cli.opts.show_data,
+        year: chrono::Utc::now().year(),
+    };
+    Ok(caldav_conformance::readonly::trials(&calendars, &opts))
 }
 
 /// Say plainly which scratch collections are still on the server (a trash bin that keeps them,

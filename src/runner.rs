@@ -204,6 +204,10 @@ impl Run {
         if let Some(why) = self.not_applicable(s) {
             return Outcome::Ignored(why);
         }
+        if let Some(live) = &s.live {
+            // --read-only on a real calendar: reads only, no scratch calendar (readonly/).
+            return crate::readonly::judge(&self.client, &self.disc, live).await;
+        }
         let join = |name: String| self.disc.home.join(&format!("{name}/"));
         let (cal, cal2) = match (
             join(self.names.calendar(index)),

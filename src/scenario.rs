@@ -77,6 +77,10 @@ pub struct Scenario {
     /// Set for the generative oracle's trial (not written in YAML).
     #[serde(skip)]
     pub generative: Option<Generative>,
+    /// Set for the trials of `--read-only` on the account's real calendars (not written in
+    /// YAML; `readonly/`).
+    #[serde(skip)]
+    pub live: Option<crate::readonly::LiveCheck>,
 }
 
 impl Scenario {
@@ -116,6 +120,7 @@ pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
             steps: Vec::new(),
             teardown: Vec::new(),
             generative: Some(Generative { seed, base }),
+            live: None,
         },
     }
 }

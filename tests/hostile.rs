@@ -160,7 +160,6 @@ impl Server {
     }
 
     /// The server with these real calendars in the home (listed by a Depth 1 PROPFIND).
-    #[allow(dead_code)]
     fn with_calendars(mode: Mode, names: &[&str]) -> Server {
         let state = State {
             calendars: names.iter().map(|n| n.to_string()).collect(),
@@ -2015,4 +2014,138 @@ fn an_interrupted_run_leaves_nothing_in_the_trash() {
     let seen = server.seen();
     assert_safe(&seen);
     assert_checked(&seen);
+}
+
+// ------------------------------------------------------------------ --read-only
+
+/// Read-only scenarios whose steps would write anyway: each must be refused before it is sent.
+const READ_ONLY_WRITES: &str = r#"scenarios:
+  - name: put-into-a-real-calendar
+    desc: PUT into the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.7]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: PUT, path: "{home}work/x.ics", fixture: ical/event.ics, expect: { status: 201 } }
+  - name: delete-a-real-calendar
+    desc: DELETE the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.6]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: DELETE, path: "{home}work/", expect: { status: 204 } }
+  - name: mkcalendar-in-home
+    desc: MKCALENDAR in the home
+    requirement: r
+    spec: [RFC4791 §5.3.1]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: MKCALENDAR, path: "{home}new/", expect: { status: 201 } }
+  - name: proppatch-a-real-calendar
+    desc: PROPPATCH the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.2]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - method: PROPPATCH
+        path: "{home}work/"
+        body: '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>'
+        expect: { status: 207 }
+  - name: override-to-delete
+    desc: GET with X-HTTP-Method-Override DELETE
+    requirement: r
+    spec: [RFC4918 §9.6]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: GET, path: "{home}work/", headers: { X-HTTP-Method-Override: DELETE }, expect: { status: 200 } }
+  - name: a-read
+    desc: PROPFIND of the home, which is allowed
+    requirement: r
+    spec: [RFC4918 §9.1]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: PROPFIND, path: "{home}", depth: "0", expect: { status: 207 } }
+"#;
+
+const WRITES: &[&str] = &[
+    "PUT",
+    "DELETE",
+    "MKCALENDAR",
+    "MKCOL",
+    "PROPPATCH",
+    "MOVE",
+    "COPY",
+    "POST",
+    "LOCK",
+    "UNLOCK",
+    "ACL",
+];
+
+#[test]
+fn read_only_checks_the_real_calendars_and_sends_no_write_at_all() {
+    let server = Server::with_calendars(Mode::Good, &["work", "family"]);
+    let dir = Dir::new(&[("writes.yaml", READ_ONLY_WRITES)]);
+    let out = run(&args(&server, &dir, &["--read-only", "--profile", "none"]));
+    // The hostile server's answers are not those of a calendar: some checks fail.
+    assert!(out.code == 0 || out.code == 101, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("read-only:  2 calendar(s) in the home: work, family"),
+        "{out:?}"
+    );
+    for cal in ["work", "family"] {
+        for check in caldav_conformance::readonly::CHECKS {
+            let name = format!("readonly/{cal}::{}", check.name);
+            assert!(out.stdout.contains(&name), "no trial {name}:\n{out:?}");
+        }
+    }
+    // Each writing step was refused by the scope guard, the read went through.
+    for name in [
+        "put-into-a-real-calendar",
+        "delete-a-real-calendar",
+        "mkcalendar-in-home",
+        "proppatch-a-real-calendar",
+        "override-to-delete",
+    ] {
+        let block = out
+            .stdout
+            .split("---- ")
+            .find(|b| b.starts_with(&format!("writes::{name} ")))
+            .unwrap_or_else(|| panic!("{name} did not fail:\n{out:?}"));
+        assert!(block.contains("scope guard refused"), "{block}");
+    }
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("test writes::a-read ") && l.ends_with("... ok")),
+        "{out:?}"
+    );
+    let seen = server.seen();
+    for r in &seen {
+        assert!(
+            !WRITES.contains(&r.method.as_str()),
+            "--read-only sent {} {}",
+            r.method,
+            r.target
+        );
+        assert!(
+            r.header("X-HTTP-Method-Override").is_none(),
+            "--read-only sent a method override: {} {}",
+            r.method,
+            r.target
+        );
+    }
+    // The real calendars were read: listed, and queried.
+    assert!(seen
+        .iter()
+        .any(|r| r.method == "REPORT" && r.target == format!("{HOME}work/")));
+    assert!(seen
+        .iter()
+        .any(|r| r.method == "PROPFIND" && r.target == HOME && r.header("Depth") == Some("1")));
 }

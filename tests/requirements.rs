@@ -1,7 +1,9 @@
 //! Requirements are verbatim: every scenario's `requirement:` is an excerpt of a section its
 //! `spec:` cites (whitespace normalised, `[...]` for elisions), that section exists in the texts
 //! shipped in `fixtures/rfc/`, and its `level` is the strongest BCP 14 keyword of the quote.
-//! Every `fail` or `flaky` baseline entry quotes, verbatim, a MUST of its `violates:` section.
+//! The same holds for the `--read-only` checks (`readonly::CHECKS`), which are not scenario
+//! files. Every `fail` or `flaky` baseline entry quotes, verbatim, a MUST of its `violates:`
+//! section.
 //! The check is itself shown to fail when one word of each quote is changed.
 
 use caldav_conformance::baseline::{Baseline, Expected};
@@ -30,6 +32,19 @@ fn scenarios() -> Vec<Loaded> {
     };
     let base = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date");
     all.push(scenario::oracle_scenario(1, base));
+    // The --read-only checks, as the trials of one calendar (readonly::CHECKS).
+    let cal = caldav_conformance::readonly::Calendar {
+        name: "work".into(),
+        url: url::Url::parse("http://h/cal/u/work/").expect("url"),
+    };
+    let opts = caldav_conformance::readonly::Options {
+        max_objects: 1,
+        show_data: false,
+        year: 2030,
+    };
+    let live = caldav_conformance::readonly::trials(&[cal], &opts);
+    assert_eq!(live.len(), caldav_conformance::readonly::CHECKS.len());
+    all.extend(live);
     all
 }
 

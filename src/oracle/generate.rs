@@ -313,6 +313,7 @@ pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {
         3 => "todo-due",
         _ => "todo",
     };
+    let alarm = todo_alarm(rand_alarm(rng, base), dtstart.is_some(), due.is_some());
     (
         Todo {
             dtstart,
@@ -320,10 +321,23 @@ pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {
             duration,
             completed,
             created,
-            alarm: rand_alarm(rng, base),
+            alarm,
         },
         tag.to_string(),
     )
+}
+
+/// A VTODO's VALARM trigger made valid for the todo (RFC 5545 §3.8.6.3): a trigger relative to
+/// the start needs DTSTART, so without one it is made relative to DUE (RELATED=END); a VTODO
+/// with neither DTSTART nor DUE carries no alarm.
+fn todo_alarm(trigger: Option<String>, has_start: bool, has_due: bool) -> Option<String> {
+    let t = trigger?;
+    match (has_start, has_due) {
+        (true, _) => Some(t),
+        (false, true) if t.starts_with(":-P") => Some(format!(";RELATED=END{t}")),
+        (false, true) => Some(t),
+        (false, false) => None,
+    }
 }
 
 /// Boundary instants of an object (instance starts and ends, VTODO times), in UTC as read
@@ -476,6 +490,25 @@ pub fn generate(seed: u64, uid_prefix: &str, base: NaiveDate) -> Case {
 mod tests {
     use super::*;
     use crate::oracle::testutil::*;
+
+    #[test]
+    fn todo_alarms_are_valid() {
+        for seed in 0..200 {
+            for o in generate(seed, "p", d(2025, 10, 20)).objects {
+                let Body::Todo(t) = &o.body else { continue };
+                let Some(a) = &t.alarm else { continue };
+                assert!(t.dtstart.is_some() || t.due.is_some(), "{}: {a}", o.name);
+                if t.dtstart.is_none() && a.starts_with(":-P") {
+                    panic!("{}: a START-relative trigger without DTSTART: {a}", o.name);
+                }
+            }
+        }
+        assert_eq!(
+            todo_alarm(Some(":-PT15M".into()), false, true).as_deref(),
+            Some(";RELATED=END:-PT15M")
+        );
+        assert_eq!(todo_alarm(Some(":-PT15M".into()), false, false), None);
+    }
 
     #[test]
     fn generator_is_deterministic_valid_and_expandable() {

@@ -2126,6 +2126,8 @@ fn read_only_checks_the_real_calendars_and_sends_no_write_at_all() {
             .any(|l| l.starts_with("test writes::a-read ") && l.ends_with("... ok")),
         "{out:?}"
     );
+    // Calendar data stays out of the output unless --show-data is given.
+    assert!(!out.all().contains("SUMMARY:x"), "{out:?}");
     let seen = server.seen();
     for r in &seen {
         assert!(

@@ -73,6 +73,8 @@ if [[ -z ${CCF_FLEET:-} ]]; then
     step "the installed binary carries its suite: cargo install, run from / against Radicale"
     if bash servers/up.sh radicale; then
         CCF_INSTALL_DEBUG=1 bash scripts/install-check.sh radicale || status=1
+        step "--read-only on an account holding real calendars (Radicale)"
+        bash scripts/readonly-check.sh radicale || status=1
     else
         status=1
     fi

@@ -203,7 +203,10 @@ pub async fn run_on(
         horizon: case.horizon,
         dtstamp: case.dtstamp(),
     };
-    let hrefs = store(&bench, &case, &mut summary)
+    let mut hrefs = store(&bench, &case, &mut summary)
+        .await
+        .map_err(OracleError::Setup)?;
+    read_back(&bench, &case, &mut hrefs, &mut summary)
         .await
         .map_err(OracleError::Setup)?;
     let mismatches = compare(&bench, &case, &hrefs, &mut summary).await?;
@@ -318,6 +321,76 @@ async fn store(
         ));
     }
     Ok(hrefs)
+}
+
+/// List the calendar (PROPFIND Depth 1) and keep, of the objects the server acknowledged, those
+/// it really holds: one answered 201 but not listed is a storage failure, not a time-range one,
+/// so it is left out of the comparison like a refused one; a server that keeps fewer than half
+/// of them (one that answers 201 and stores nothing) leaves nothing to judge: inconclusive.
+async fn read_back(
+    bench: &repro::Bench<'_>,
+    case: &Case,
+    hrefs: &mut BTreeMap<String, usize>,
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let req = Request::new("PROPFIND", bench.calendar.clone())
+        .header("Depth", "1")
+        .xml(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <D:propfind xmlns:D=\"DAV:\"><D:prop><D:getetag/></D:prop></D:propfind>\n",
+        );
+    bench.scope.check(bench.origin, &req)?;
+    let r = bench
+        .client
+        .send(&req)
+        .await
+        .map_err(|e| format!("reading the stored objects back (PROPFIND Depth 1): {e}"))?;
+    let listed: BTreeSet<String> = if r.status == 207 {
+        xml::parse(&r.body)
+            .and_then(|root| Multistatus::from_element(&root))
+            .map_err(|e| format!("reading the stored objects back (PROPFIND Depth 1): {e}"))?
+            .responses
+            .into_iter()
+            .map(|resp| resp.href)
+            .collect()
+    } else {
+        return Err(format!(
+            "reading the stored objects back: PROPFIND Depth 1 of the calendar answered {} \
+             (expected 207)\n{}",
+            r.status,
+            http::dump(bench.client, &req, Some(&r), 2000)
+        ));
+    };
+    let missing: Vec<String> = hrefs
+        .keys()
+        .filter(|h| !listed.contains(*h))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for h in &missing {
+        hrefs.remove(h);
+    }
+    summary.objects = hrefs.len();
+    summary.notes.push(format!(
+        "{} objects acknowledged with 2xx but not listed by PROPFIND Depth 1 of the calendar, \
+         left out: {}",
+        missing.len(),
+        missing.join(", ")
+    ));
+    if hrefs.len() * 2 < case.objects.len() {
+        return Err(format!(
+            "RFC 4791 §9.9 time-range oracle, seed {}: the server acknowledged the calendar \
+             objects, but PROPFIND Depth 1 of the calendar lists only {} of the {} generated, \
+             too few to judge time-range queries\n{}",
+            case.seed,
+            hrefs.len(),
+            case.objects.len(),
+            http::dump(bench.client, &req, Some(&r), 2000)
+        ));
+    }
+    Ok(())
 }
 
 /// Ask every range for VEVENT and VTODO and list where the server and the oracle disagree.

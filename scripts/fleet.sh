@@ -34,6 +34,8 @@ for name in "${names[@]}"; do
     started+=("$name")
     bash scripts/suite.sh "$name" "${extra[@]}" ||
         { echo "=== $name: FAILED (see target/results/$name.log) ===" >&2; status=1; }
+    # CCF_CLIENTS=1: the real client libraries (python-caldav, tsdav) against the same server.
+    if [[ -n ${CCF_CLIENTS:-} ]]; then bash scripts/clients.sh "$name" || status=1; fi
     bash servers/down.sh "$name" || true
     remaining=()
     for s in "${started[@]}"; do [[ $s == "$name" ]] || remaining+=("$s"); done

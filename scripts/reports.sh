@@ -2,7 +2,7 @@
 # scripts/reports.sh: regenerate reports/ (the published conformance matrix).
 # Provisions and runs every server of the fleet (scripts/fleet.sh, each with its baseline, so
 # the reasons in the matrix are the reviewed ones), then writes reports/matrix.md and
-# reports/matrix.json from target/results/NAME.json.
+# reports/matrix.json and reports/index.html (the heat map) from target/results/NAME.json.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"

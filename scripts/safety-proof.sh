@@ -3,7 +3,10 @@
 #
 # Starts a private Radicale 3.9 (from the venv target/fleet/venv, created when missing) on a
 # free port with its own storage folder, gives user1 several calendars full of events (and a
-# task list), snapshots the storage folder, then:
+# task list, and the varied calendars of scripts/readonly_seed.py: recurring, all-day, time
+# zone, across month and year boundaries, to-dos), snapshots the storage folder, then:
+#   0. runs `--read-only` (every read-only scenario, and the read-only checks of all 8 real
+#      calendars, which must all pass) and checks that the storage is byte-identical;
 #   1. runs the whole suite against it;
 #   2. runs it again several times, interrupted part-way with SIGINT (and once SIGTERM), at
 #      different moments (during discovery and its probe calendar, and during scenarios);
@@ -16,8 +19,13 @@
 # Nothing in the storage folder is excluded from the comparison: every item file, every
 # collection's .Radicale.props, and also Radicale's own .Radicale.lock and .Radicale.cache/
 # (parsed items, sync-token history) must be byte-identical. Measured with Radicale 3.9.0:
-# the suite leaves even those untouched, because it never reads a pre-existing calendar's
-# members or sync-token. Should a future scenario legitimately make Radicale rebuild such a
+# the suite leaves even those untouched. One thing is done before the snapshot: Radicale
+# records a sync-token history file in .Radicale.cache/sync-token/ the first time a
+# sync-collection REPORT reads a collection (a read that makes Radicale write its own derived
+# data), so a warm-up `--read-only` pass runs first, and the script checks that it changed
+# nothing but files under .Radicale.cache/; after the snapshot, the same pass (and everything
+# else) must leave the storage byte-identical, caches included. Should a future scenario
+# legitimately make Radicale rebuild such a
 # cache (derived data, rebuilt from the items, no data of its own), CCF_IGNORE_CACHE=1
 # excludes .Radicale.cache/ and .Radicale.lock; transient .Radicale.tmp-* files (an atomic
 # write in progress) are never compared.
@@ -73,6 +81,27 @@ dav PUT /user1/tasks/todo-1.ics -H 'Content-Type: text/calendar' --data-binary @
 # A collection named like the suite's scratch prefix but not a scratch name: never touched.
 dav MKCALENDAR /user1/ccf-mine/
 dav PUT /user1/ccf-mine/keep.ics -H 'Content-Type: text/calendar' --data-binary @"$work/todo.ics"
+# Calendars with varied objects for the read-only checks (ro-work, ro-family, ro-tasks).
+python3 scripts/readonly_seed.py "$base/" user1 "$work/password" >/dev/null || fail "readonly_seed.py failed"
+calendars=8
+
+readonly_pass() { # readonly_pass LOG: --read-only against user1; every read-only check passes
+    local log=$1 code total ok cals
+    set +e
+    "$bin" --url "$base/" --user user1 --password-file "$work/password" --read-only >"$log" 2>&1
+    code=$?
+    set -e
+    [[ $code == 0 ]] || { tail -n 40 "$log" >&2; fail "--read-only ended with exit $code"; }
+    total=$(grep -cE '^test readonly/' "$log" || true)
+    ok=$(grep -cE '^test readonly/[^ ]+ +\.\.\. ok$' "$log" || true)
+    cals=$(grep -oE '^test readonly/[^:]+' "$log" | sort -u | wc -l)
+    [[ $cals == "$calendars" && $total -ge $((calendars * 10)) && $ok == "$total" ]] || {
+        grep -E '^test readonly/' "$log" >&2
+        fail "--read-only: $ok of $total read-only checks passed on $cals calendars (expected all, on $calendars)"
+    }
+    grep -q 'pass1' "$log" && fail "the password appears in the output"
+    return 0
+}
 
 snapshot() { # the storage folder: every file with its sha256, and every folder
     local skip=(! -name '.Radicale.tmp-*')
@@ -80,7 +109,14 @@ snapshot() { # the storage folder: every file with its sha256, and every folder
     (cd "$storage" && find . -type f "${skip[@]}" -print0 | sort -z | xargs -0 -r sha256sum)
     (cd "$storage" && find . -type d "${skip[@]}" | sort)
 }
+# Warm-up: the first sync-collection of each calendar makes Radicale record its sync-token
+# history; that must be the only change (files under .Radicale.cache/).
+snapshot >"$work/cold"
+readonly_pass "$work/warmup.log"
 snapshot >"$work/before"
+changed="$(diff "$work/cold" "$work/before" | grep '^[<>]' | grep -v '/\.Radicale\.cache/' || true)"
+[[ -z $changed ]] || { printf '%s\n' "$changed" >&2; fail "the warm-up --read-only pass changed more than Radicale's cache"; }
+log "warm-up --read-only pass: $(diff "$work/cold" "$work/before" | grep -c '^>' || true) new file(s) or folder(s), all in .Radicale.cache/ (Radicale's sync-token history)"
 [[ $(grep -c '/collection-root/user1/[a-z]*/event-.*\.ics$' "$work/before") -eq 36 ]] ||
     fail "the snapshot does not hold the 36 events"
 log "snapshot: $(grep -c '^[0-9a-f]\{64\} ' "$work/before") files"
@@ -109,6 +145,12 @@ rmdir "$storage/collection-root/user1/ccf-0a1b2c3d-1"
 check "negative controls undone"
 
 suite() { "$bin" --url "$base/" --user user1 --password-file "$work/password" "$@"; }
+
+# ---------------------------------------------------------------- 0. read-only
+log "0. --read-only against $calendars real calendars (Radicale has no trash bin: tests/hostile.rs proves that part)"
+readonly_pass "$work/readonly.log"
+log "--read-only: all $(grep -cE '^test readonly/' "$work/readonly.log") read-only checks passed on $calendars calendars; $(grep 'test result:' "$work/readonly.log" | tail -n 1)"
+check "after --read-only"
 
 # ---------------------------------------------------------------- 1. a whole run
 log "1. the whole suite"

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
 # The fleet: every server the suite runs against, in report order. Sourced by the scripts.
 # The last two are negative controls: non-conformant servers the suite must fail.
-FLEET=(radicale xandikos xandikos-tls sabre sabre-digest davical cyrus sogo calypso davserver)
+# radicale-nginx is Radicale behind a correctly configured nginx, judged by Radicale's baselines.
+FLEET=(radicale radicale-nginx xandikos xandikos-tls sabre sabre-digest davical cyrus sogo calypso davserver)
 NEGATIVE_CONTROLS=(calypso davserver)

@@ -3,7 +3,7 @@
 #
 # Run the conformance suite against server NAME, already started by servers/up.sh NAME, using
 # what up.sh recorded in $STATE/NAME/env and the server's profile and baseline under
-# servers/NAME/. Results go to target/results/NAME.{json,junit.xml,log}.
+# servers/NAME/. Results go to target/results/NAME.{json,junit.xml,html,log}.
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
@@ -19,7 +19,8 @@ set -a
 # shellcheck disable=SC1090
 source "$state/$name/env"
 set +a
-args=(--url "$CALDAV_URL" --server-name "$name" --results "$out/$name.json" --junit "$out/$name.junit.xml")
+args=(--url "$CALDAV_URL" --server-name "$name" --results "$out/$name.json" --junit "$out/$name.junit.xml"
+      --html "$out/$name.html")
 if [[ ${CCF_AUTH:-} != none ]]; then
     [[ -n ${CALDAV_USER:-} ]] && args+=(--user "$CALDAV_USER")
     [[ -n ${CCF_PASSWORD_FILE:-} ]] && args+=(--password-file "$CCF_PASSWORD_FILE")
@@ -34,8 +35,16 @@ case ${CCF_TLS_MODE:-ca} in
     system) ;;
 esac
 [[ -n ${CCF_SERVER_VERSION:-} ]] && args+=(--server-version "$CCF_SERVER_VERSION")
-if [[ -z ${CCF_NO_BASELINE:-} ]]; then
-    for b in servers/"$name"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
+# CCF_BASELINE_OF=OTHER (from the env file, e.g. radicale-nginx): judge with servers/OTHER's
+# baselines, for a deployment that must behave exactly like that server.
+# CCF_PROFILE=auto|NAME: judge with a known-server profile instead (a deployment check).
+if [[ -n ${CCF_PROFILE:-} ]]; then
+    args+=(--profile "$CCF_PROFILE")
+elif [[ -z ${CCF_NO_BASELINE:-} ]]; then
+    for b in servers/"${CCF_BASELINE_OF:-$name}"/baseline*.yaml; do [[ -f $b ]] && args+=(--baseline "$b"); done
+else
+    # Raw outcomes: no baseline, and no known-server profile either (the default is auto).
+    args+=(--profile none)
 fi
 unset CALDAV_URL CALDAV_USER CALDAV_PASSWORD
 "$bin" "${args[@]}" "$@" 2>&1 | tee "$out/$name.log"

@@ -32,7 +32,11 @@ fleet=(${CCF_FLEET:-${FLEET[*]}})
 step "suite against: ${fleet[*]}"
 rm -f target/results/*.json
 status=0
-bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
+step "client libraries (python-caldav, tsdav) installed, pinned"
+bash scripts/clients.sh --install || status=1
+CCF_CLIENTS=1 bash scripts/fleet.sh "${fleet[@]}" -- -q || status=1
+step "client compatibility report: the real libraries agree with the suite's client flows"
+bash scripts/clients.sh --report --strict || status=1
 
 if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     step "TLS: --insecure works, an untrusted certificate is one clear error (exit 2)"
@@ -48,6 +52,33 @@ if [[ " ${fleet[*]} " == *" xandikos-tls "* ]]; then
     fi
     bash servers/down.sh xandikos-tls
     unset CCF_RESULTS_DIR
+fi
+
+if [[ " ${fleet[*]} " == *" calypso "* ]]; then
+    step "HTML reports in headless Chromium (counts, diffs, filters, no network)"
+    bash scripts/html-check.sh calypso || status=1
+fi
+
+if [[ -z ${CCF_FLEET:-} ]]; then
+    step "misconfigured proxy: the deployment group names each fault; --profile auto blames the proxy"
+    if bash servers/up.sh radicale-badproxy; then
+        bash scripts/badproxy-check.sh || status=1
+    else
+        status=1
+    fi
+    bash servers/down.sh radicale-badproxy || true
+fi
+
+if [[ -z ${CCF_FLEET:-} ]]; then
+    step "the installed binary carries its suite: cargo install, run from / against Radicale"
+    if bash servers/up.sh radicale; then
+        CCF_INSTALL_DEBUG=1 bash scripts/install-check.sh radicale || status=1
+        step "--read-only on an account holding real calendars (Radicale)"
+        bash scripts/readonly-check.sh radicale || status=1
+    else
+        status=1
+    fi
+    bash servers/down.sh radicale || true
 fi
 
 step "negative controls fail where expected"

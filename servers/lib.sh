@@ -15,7 +15,8 @@ export DEBIAN_FRONTEND=noninteractive
 # Variables below are used by the scripts that source this file.
 # shellcheck disable=SC2034
 # Every server name up.sh knows.
-ALL_SERVERS=(radicale xandikos xandikos-tls sabre sabre-digest davical cyrus sogo calypso davserver)
+ALL_SERVERS=(radicale xandikos xandikos-tls sabre sabre-digest davical cyrus sogo calypso davserver
+    radicale-nginx radicale-badproxy)
 
 # Users every server is provisioned with.
 # shellcheck disable=SC2034

@@ -304,6 +304,44 @@ up_calypso() {
         "CCF_HOME=http://127.0.0.1:$PORT/user1/"
 }
 
+# ------------------------------------------------------------------ Radicale behind nginx (apt + pip)
+# A private Radicale (its own port and storage, not the fleet's 5232) behind Debian's nginx,
+# which terminates TLS (certificate from a throw-away CA, as for xandikos-tls).
+# radicale-nginx: a correct reverse proxy; it must behave exactly like Radicale, so it is
+# judged with Radicale's baselines (CCF_BASELINE_OF=radicale, read by scripts/suite.sh).
+# radicale-badproxy: deliberately misconfigured (drops Depth, refuses REPORT with 405,
+# limits bodies to 256k), the negative control of scenarios/deployment/. Configs: servers/proxy/.
+up_radicale_nginx() { radicale_behind_nginx radicale-nginx 8099 5233 CCF_BASELINE_OF=radicale; }
+up_radicale_badproxy() { radicale_behind_nginx radicale-badproxy 8100 5234; }
+
+radicale_behind_nginx() {
+    local name=$1 PORT=$2 BACKEND_PORT=$3 DIR
+    shift 3
+    ensure_apt curl openssl nginx
+    ensure_venv
+    fresh_state "$name"
+    require_free_port "$PORT" "$name"
+    require_free_port "$BACKEND_PORT" "$name (its Radicale)"
+    DIR="$STATE/$name"
+    local u
+    for u in "${USERS[@]}"; do echo "$u:${PASSWORDS[$u]}"; done >"$DIR/users"
+    mkdir -p "$DIR/collections" "$DIR/tmp" "$DIR/ca" "$DIR/tls"
+    (PORT=$BACKEND_PORT && render "$SERVERS_DIR/radicale/config" "$DIR/radicale.conf" PORT DIR)
+    start_bg "$name" "$DIR/radicale.log" "$VENV/bin/radicale" --config "$DIR/radicale.conf"
+    wait_http "$name" "http://127.0.0.1:$BACKEND_PORT/" "$DIR/radicale.log"
+    make_test_certs "$DIR/ca" "$DIR/tls/server.crt" "$DIR/tls/server.key"
+    render "$SERVERS_DIR/proxy/$name.conf" "$DIR/nginx.conf" PORT BACKEND_PORT DIR
+    # nginx workers (an unprivileged user when started as root) write request bodies under tmp/.
+    ensure_traversable "$DIR/tmp"
+    /usr/sbin/nginx -t -q -p "$DIR/" -e "$DIR/error.log" -c "$DIR/nginx.conf" >>"$DIR/nginx.log" 2>&1 ||
+        { cat "$DIR/nginx.log" >&2; die "$name: nginx -t refused $DIR/nginx.conf"; }
+    start_bg "$name" "$DIR/nginx.log" /usr/sbin/nginx -p "$DIR/" -e "$DIR/error.log" -c "$DIR/nginx.conf"
+    wait_http "$name" "https://127.0.0.1:$PORT/" "$DIR/nginx.log"
+    write_env "$name" "https://127.0.0.1:$PORT/" basic \
+        "Radicale $(py_version radicale) behind nginx $(pkg_version nginx | sed 's/-[^-]*$//') (Debian nginx $(pkg_version nginx))" \
+        "CCF_CA_CERT=$DIR/ca/ca.pem" "$@"
+}
+
 # ------------------------------------------------------------------ main
 (($#)) || usage
 for arg in "$@"; do

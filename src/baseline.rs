@@ -139,7 +139,7 @@ pub fn load_all(
 
 /// Load and validate a baseline; errors are `file:line:col: message`.
 pub fn load(path: &Path, scenarios: &[Loaded]) -> Result<Baseline, Vec<String>> {
-    let text = std::fs::read_to_string(path)
+    let text = crate::embedded::read_to_string(path)
         .map_err(|e| vec![format!("{}: cannot read baseline: {e}", path.display())])?;
     let b: Baseline =
         parse_yaml(&text).map_err(|(l, c, m)| vec![format!("{}:{l}:{c}: {m}", path.display())])?;

@@ -1,24 +1,31 @@
 //! `caldav-conformance cleanup`: find scratch collections that interrupted runs left in the
-//! calendar home (matched only by the run prefix pattern `ccf-XXXXXXXX-N`) and delete them.
+//! calendar home (matched only by the scratch name pattern of `scratch.rs`, `ccf-XXXXXXXX-N`),
+//! including ones a server keeps in its trash bin (Nextcloud lists a deleted calendar in the
+//! home as `deleted-calendar`), and delete them for good (`purge.rs`: DELETE, past the trash
+//! bin, checked with PROPFIND). What could not be removed is said plainly.
 
-use crate::http::{Client, Request, Scope};
-use crate::xml::{self, Multistatus};
-use regex::Regex;
+use crate::http::{Client, Request};
+use crate::purge::{delete_for_good, Removal, Via};
+use crate::scratch::is_scratch_name;
+use crate::xml::{self, Multistatus, QName, DAV};
 use url::Url;
 
-/// True for names the harness gives scratch collections: `ccf-<8 hex>-<index>[b]` or `-probe`.
-pub fn is_scratch_name(name: &str) -> bool {
-    static RE: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^ccf-[0-9a-f]{8}-([0-9]+b?|probe)$").expect("static regex"))
-        .is_match(name)
+/// One scratch collection found in the home, and what became of it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub url: Url,
+    /// `would delete`, `deleted …`, or why it is still there.
+    pub what: String,
+    /// True when it could not be removed for good (or not known to be gone).
+    pub left: bool,
 }
 
-/// List (and unless `dry_run`, delete) leftover scratch collections under `home`.
-pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<(Url, String)>, String> {
+/// List (and unless `dry_run`, delete for good) leftover scratch collections under `home`.
+pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<Entry>, String> {
     let req = Request::new("PROPFIND", home.clone()).header("Depth", "1").xml(
         r#"<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/></D:prop></D:propfind>"#,
     );
-    let resp = client.send(&req).await.map_err(|e| e.0)?;
+    let resp = client.send(&req).await.map_err(|e| e.to_string())?;
     if resp.status != 207 {
         return Err(format!("PROPFIND {home} answered {}", resp.status));
     }
@@ -34,35 +41,34 @@ pub async fn run(client: &Client, home: &Url, dry_run: bool) -> Result<Vec<(Url,
             .join(&format!("{name}/"))
             .map_err(|e| format!("bad href {}: {e}", r.raw_href))?;
         if dry_run {
-            out.push((url, "would delete".into()));
+            let in_trash = r
+                .prop(&QName::new(DAV, "resourcetype"))
+                .is_some_and(|(_, t)| {
+                    t.children
+                        .iter()
+                        .any(|c| c.name.local == "deleted-calendar")
+                });
+            let what = if in_trash {
+                "would delete (now in the server's trash bin)"
+            } else {
+                "would delete"
+            };
+            out.push(Entry {
+                url,
+                what: what.into(),
+                left: false,
+            });
             continue;
         }
-        let del = Request::new("DELETE", url.clone());
-        Scope::new(&[&url]).check(&origin, &del)?;
-        let status = match client.send(&del).await {
-            Ok(r) => format!("DELETE → {}", r.status),
-            Err(e) => format!("DELETE failed: {e}"),
-        };
-        out.push((url, status));
+        let removal = delete_for_good(client, &origin, &url, Via::Normal).await;
+        out.push(Entry {
+            url,
+            left: !removal.is_gone(),
+            what: match removal {
+                Removal::Gone { detail } => detail,
+                Removal::Left { why, .. } => format!("NOT REMOVED: {why}"),
+            },
+        });
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn matches_only_the_run_prefix_pattern() {
-        for ok in ["ccf-0a1b2c3d-1", "ccf-0a1b2c3d-12b", "ccf-0a1b2c3d-probe"] {
-            assert!(super::is_scratch_name(ok), "{ok}");
-        }
-        for no in [
-            "ccf-0a1b2c3d",
-            "calendar",
-            "ccf-XYZ-1",
-            "ccf-0a1b2c3d-1-x",
-            "xccf-0a1b2c3d-1",
-        ] {
-            assert!(!super::is_scratch_name(no), "{no}");
-        }
-    }
 }

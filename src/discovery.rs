@@ -2,8 +2,10 @@
 //! RFC 5397 DAV:current-user-principal) and the calendar home (RFC 4791 §6.2.1), then derive
 //! the server's features from OPTIONS, supported-report-set and a probe calendar's properties
 //! (the names scenarios may list in `requires:` are `known_features()`), and the product it
-//! names itself as (`discovery/product.rs`).
+//! names itself as (`discovery/product.rs`) or, failing that, what its answers to two GETs
+//! reveal (`discovery/fingerprint.rs`).
 
+mod fingerprint;
 mod product;
 
 use crate::http::{Client, Request, Response, Scope};
@@ -124,19 +126,48 @@ impl Trail {
     }
 }
 
+/// Why discovery found nothing at one place.
+#[derive(Debug)]
+enum Miss {
+    /// Stop: wrong credentials, or a server that cannot be reached at all; one clear line.
+    Fatal(String),
+    /// Nothing usable here: try the next candidate.
+    Here(String),
+}
+
+impl From<Miss> for String {
+    fn from(m: Miss) -> String {
+        match m {
+            Miss::Fatal(s) | Miss::Here(s) => s,
+        }
+    }
+}
+
+impl From<String> for Miss {
+    fn from(s: String) -> Miss {
+        Miss::Here(s)
+    }
+}
+
 /// PROPFIND Depth 0, following same-origin redirects (at most 5).
 async fn propfind0(
     client: &Client,
     url: &Url,
     body: &str,
     log: &mut Trail,
-) -> Result<(Url, Response), String> {
+) -> Result<(Url, Response), Miss> {
     let mut u = url.clone();
     for _ in 0..6 {
         let req = Request::new("PROPFIND", u.clone())
             .header("Depth", "0")
             .xml(body);
-        let resp = client.send(&req).await.map_err(|e| e.0)?;
+        let resp = client.send(&req).await.map_err(|e| {
+            if e.is_unreachable() {
+                Miss::Fatal(e.to_string())
+            } else {
+                Miss::Here(e.to_string())
+            }
+        })?;
         log.identity.record(&resp);
         if (300..400).contains(&resp.status) {
             let loc = resp
@@ -146,7 +177,7 @@ async fn propfind0(
                 .join(loc)
                 .map_err(|e| format!("bad redirect Location {loc:?}: {e}"))?;
             if next.origin() != u.origin() {
-                return Err(format!("{u} redirects to another origin ({next}); not followed, credentials stay with the server under test"));
+                return Err(Miss::Here(format!("{u} redirects to another origin ({next}); not followed, credentials stay with the server under test")));
             }
             log.push(format!("PROPFIND {u} → {} → {next}", resp.status));
             u = next;
@@ -155,7 +186,7 @@ async fn propfind0(
         log.push(format!("PROPFIND {u} → {}", resp.status));
         return Ok((u, resp));
     }
-    Err(format!("too many redirects starting at {url}"))
+    Err(Miss::Here(format!("too many redirects starting at {url}")))
 }
 
 fn first_prop(resp: &Response, name: &QName) -> Option<Element> {
@@ -176,12 +207,12 @@ fn href_of(el: &Element) -> Option<String> {
 }
 
 /// Try one candidate URL for DAV:current-user-principal.
-async fn principal_at(client: &Client, url: &Url, log: &mut Trail) -> Result<Option<Url>, String> {
+async fn principal_at(client: &Client, url: &Url, log: &mut Trail) -> Result<Option<Url>, Miss> {
     let (at, resp) = propfind0(client, url, PRINCIPAL_PROPFIND, log).await?;
     if resp.status == 401 {
-        return Err(format!(
+        return Err(Miss::Fatal(format!(
             "authentication failed: PROPFIND {at} answered 401 with the given credentials; check --user, the password and --auth"
-        ));
+        )));
     }
     if resp.status != 207 {
         return Ok(None);
@@ -199,7 +230,7 @@ async fn principal_at(client: &Client, url: &Url, log: &mut Trail) -> Result<Opt
         Some(h) => at
             .join(&h)
             .map(Some)
-            .map_err(|e| format!("bad principal href {h:?}: {e}")),
+            .map_err(|e| Miss::Here(format!("bad principal href {h:?}: {e}"))),
         None => Ok(None),
     }
 }
@@ -220,11 +251,8 @@ async fn find_principal(client: &Client, start: &Url, log: &mut Trail) -> Result
                 return Ok(p);
             }
             Ok(None) => {}
-            // Wrong credentials, or a server that cannot be reached at all: one clear line.
-            Err(e) if e.starts_with("authentication failed") || e.starts_with("request to ") => {
-                return Err(e)
-            }
-            Err(e) => log.push(e),
+            Err(Miss::Fatal(e)) => return Err(e),
+            Err(Miss::Here(e)) => log.push(e),
         }
     }
     Err("no DAV:current-user-principal at the URL, at /.well-known/caldav (RFC 6764) or at the usual context paths; pass --url pointing at the server's DAV root or --home".into())
@@ -365,7 +393,7 @@ async fn home_of(client: &Client, p: &Url, log: &mut Trail) -> Result<Url, Strin
     const STEP: &str = "calendar-home-set (RFC 4791 §6.2.1)";
     let resp = match propfind0(client, p, HOME_PROPFIND, log).await {
         Ok((_, r)) => r,
-        Err(e) => return Err(failed(client, STEP, e, log)),
+        Err(e) => return Err(failed(client, STEP, e.into(), log)),
     };
     // Several hrefs are allowed (RFC 4791 §6.2.1); some servers also list calendars
     // there. The shortest is the home the others live under.
@@ -411,7 +439,7 @@ async fn probe(
     scope.check(origin, &mk)?;
     let created = match client.send(&mk).await {
         Ok(r) => r,
-        Err(e) => return Err(failed(client, "MKCALENDAR probe", e.0, log)),
+        Err(e) => return Err(failed(client, "MKCALENDAR probe", e.to_string(), log)),
     };
     if created.status != 201 {
         out.notes.push(format!(
@@ -423,7 +451,7 @@ async fn probe(
     features.insert("create-calendar".into());
     let resp = match propfind0(client, &probe, PROBE_PROPFIND, log).await {
         Ok((_, r)) => r,
-        Err(e) => return Err(failed(client, "PROPFIND probe calendar", e, log)),
+        Err(e) => return Err(failed(client, "PROPFIND probe calendar", e.into(), log)),
     };
     if let Some(rs) = first_prop(&resp, &QName::new(DAV, "supported-report-set")) {
         for sr in &rs.children {
@@ -453,9 +481,9 @@ async fn probe(
     if first_prop(&resp, &QName::new(DAV, "sync-token")).is_some() {
         features.insert("sync-token.property".into());
     }
-    let del = Request::new("DELETE", probe.clone());
-    scope.check(origin, &del)?;
-    let _ = client.send(&del).await;
+    // Deleted for good and checked (past a trash bin): a probe left behind is reported with
+    // the run's other scratch collections.
+    let _ = crate::purge::delete_for_good(client, origin, &probe, crate::purge::Via::Normal).await;
     Ok(out)
 }
 
@@ -474,7 +502,14 @@ pub async fn discover(
     let (principal, home) = principal_and_home(client, start, home_override, &mut log).await?;
     let opts = match client.send(&Request::new("OPTIONS", home.clone())).await {
         Ok(r) => r,
-        Err(e) => return Err(failed(client, "OPTIONS on the calendar home", e.0, &log)),
+        Err(e) => {
+            return Err(failed(
+                client,
+                "OPTIONS on the calendar home",
+                e.to_string(),
+                &log,
+            ))
+        }
     };
     log.identity.record(&opts);
     let split = |h: Vec<&str>| -> Vec<String> {
@@ -487,6 +522,10 @@ pub async fn discover(
     let dav_classes = split(opts.header_all("DAV"));
     let allow = split(opts.header_all("Allow"));
     let mut features: BTreeSet<String> = dav_classes.iter().map(|c| class_feature(c)).collect();
+    // A server with a calendar trash bin gets scratch DELETEs that bypass it (purge.rs).
+    client
+        .registry()
+        .set_trash_bin(crate::purge::advertises_trash_bin(&dav_classes));
     let Probe { reports, mut notes } = match probe_name {
         Some(name) => probe(client, &origin, &home, name, &mut features, &mut log).await?,
         None => Probe {
@@ -506,12 +545,20 @@ pub async fn discover(
     if reports.iter().any(|r| r == "sync-collection") {
         features.insert("sync-token".into());
     }
-    let identity = log.identity.headers.clone();
+    let mut identity = log.identity.headers.clone();
+    let mut product = log.identity.product(&dav_classes);
+    if product.is_none() {
+        let base = principal.as_ref().unwrap_or(&home);
+        if let Some((p, why)) = fingerprint::guess(client, base, &home, &opts).await {
+            identity.push(("Fingerprint".into(), why));
+            product = Some(p);
+        }
+    }
     Ok(Discovered {
         origin,
         principal,
         home,
-        product: log.identity.product(&dav_classes),
+        product,
         server: identity
             .iter()
             .find(|(k, _)| k == "Server")

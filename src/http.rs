@@ -5,10 +5,9 @@
 //! credentials out of output is `http/redact.rs`.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use url::Url;
 
@@ -18,7 +17,7 @@ mod scope;
 pub use auth::base64;
 use auth::DigestChallenge;
 pub use redact::dump;
-pub use scope::Scope;
+pub use scope::{is_write, Scope};
 
 /// `scheme://host:port/` of a URL.
 fn origin_of(u: &Url) -> Url {
@@ -156,13 +155,46 @@ pub(crate) fn same_origin(a: &Url, b: &Url) -> bool {
         && a.port_or_known_default() == b.port_or_known_default()
 }
 
-/// Failure of one HTTP exchange, already phrased for a user.
-#[derive(Debug)]
-pub struct HttpError(pub String);
+/// Failure of one HTTP exchange, classified by what went wrong (from reqwest's error kinds and
+/// the error chain, never from message text), and phrased for a user by `Display`.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// No answer within --timeout.
+    #[error("{method} {url} timed out after {after:?} (--timeout)")]
+    Timeout {
+        method: String,
+        url: String,
+        after: std::time::Duration,
+    },
+    /// The TLS handshake failed (an untrusted or invalid certificate).
+    #[error("request to {url} failed: {detail} (TLS certificate not trusted: pass --ca-cert FILE or --insecure)")]
+    Tls { url: String, detail: String },
+    /// No connection could be made.
+    #[error("request to {url} failed: {detail} (is the server running and the URL right?)")]
+    Connect { url: String, detail: String },
+    /// The connection broke during the exchange; `stale` when it was a pooled connection the
+    /// server had already closed (worth one retry on a new connection).
+    #[error("request to {url} failed: {detail}")]
+    Transport {
+        url: String,
+        detail: String,
+        stale: bool,
+    },
+    /// The response body is larger than --max-body.
+    #[error("response body{} exceeds the {cap} byte cap (--max-body)", .len.map(|l| format!(" of {l} bytes")).unwrap_or_default())]
+    TooLarge { len: Option<u64>, cap: u64 },
+    /// The request itself cannot be sent as written (method, header or credentials).
+    #[error("{0}")]
+    Invalid(String),
+    /// The run is being interrupted: nothing more is sent.
+    #[error("interrupted: no further requests are sent (Ctrl-C or SIGTERM)")]
+    Interrupted,
+}
 
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+impl HttpError {
+    /// The server could not be reached at all (connection or TLS): no use trying elsewhere.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, HttpError::Connect { .. } | HttpError::Tls { .. })
     }
 }
 
@@ -179,9 +211,13 @@ pub struct Client {
     stopping: AtomicBool,
     /// Requests between sending and their outcome, for `drain`.
     in_flight: AtomicUsize,
+    /// Set by `forbid_writes` (`--read-only`): every writing request is refused before it is
+    /// sent, whatever sends it (scenarios, discovery, cleanup, the Ctrl-C handler).
+    read_only: AtomicBool,
     /// Collections this client sent MKCALENDAR or MKCOL for and has not yet seen deleted:
     /// what an interrupted run must delete, whatever the scenario bookkeeping says.
-    created: Mutex<BTreeSet<Url>>,
+    /// Collections created and not yet deleted, with the scenarios' reserved ones.
+    registry: Arc<crate::scratch::Registry>,
 }
 
 /// Counts a request in flight until dropped (also when its future is cancelled).
@@ -191,18 +227,6 @@ impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-/// The collection URL with a trailing slash, for the `created` bookkeeping.
-fn collection_key(u: &Url) -> Url {
-    let mut k = u.clone();
-    k.set_query(None);
-    k.set_fragment(None);
-    if !k.path().ends_with('/') {
-        let p = format!("{}/", k.path());
-        k.set_path(&p);
-    }
-    k
 }
 
 impl Client {
@@ -234,7 +258,8 @@ impl Client {
             cred_origin: OnceLock::new(),
             stopping: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
-            created: Mutex::new(BTreeSet::new()),
+            read_only: AtomicBool::new(false),
+            registry: Arc::default(),
         })
     }
 
@@ -253,6 +278,18 @@ impl Client {
     /// on their way finish (see `drain`), and `send_cleanup` still goes through.
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Refuse every writing request from now on (`--read-only`): PUT, DELETE, MKCALENDAR,
+    /// MKCOL, PROPPATCH, MOVE, COPY, POST, LOCK, UNLOCK, ACL, and any request whose
+    /// method-override header names one of them.
+    pub fn forbid_writes(&self) {
+        self.read_only.store(true, Ordering::SeqCst);
+    }
+
+    /// True once `forbid_writes` was called.
+    pub fn writes_forbidden(&self) -> bool {
+        self.read_only.load(Ordering::SeqCst)
     }
 
     /// Wait until no request is in flight, at most `max`; true when none is.
@@ -275,7 +312,13 @@ impl Client {
     /// Collections this client sent MKCALENDAR/MKCOL for and has not seen deleted since
     /// (including ones whose creation failed without a definite answer, e.g. a timeout).
     pub fn created_collections(&self) -> Vec<Url> {
-        Self::lock(&self.created).iter().cloned().collect()
+        self.registry.created()
+    }
+
+    /// The registry of collections that may exist: this client's creations, and the scratch
+    /// calendars the runner reserves there.
+    pub fn registry(&self) -> &Arc<crate::scratch::Registry> {
+        &self.registry
     }
 
     pub fn timeout(&self) -> Duration {
@@ -323,9 +366,7 @@ impl Client {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         let guard = InFlight(&self.in_flight);
         if self.stopping.load(Ordering::SeqCst) {
-            return Err(HttpError(
-                "interrupted: no further requests are sent (Ctrl-C or SIGTERM)".into(),
-            ));
+            return Err(HttpError::Interrupted);
         }
         let r = self.send_tracked(req).await;
         drop(guard);
@@ -339,19 +380,26 @@ impl Client {
         self.send_tracked(req).await
     }
 
-    /// Keep the `created` bookkeeping around one exchange.
+    /// Keep the registry of created collections around one exchange.
     async fn send_tracked(&self, req: &Request) -> Result<Response, HttpError> {
+        if self.writes_forbidden() && is_write(req) {
+            return Err(HttpError::Invalid(format!(
+                "--read-only: refused to send {} {} (a writing request)",
+                req.method,
+                req.url.path()
+            )));
+        }
         let method = req.method.to_ascii_uppercase();
         let creates = method == "MKCALENDAR" || method == "MKCOL";
         if creates {
-            Self::lock(&self.created).insert(collection_key(&req.url));
+            self.registry.creating(&req.url);
         }
         let r = self.send_authenticated(req).await;
         if let Ok(resp) = &r {
             let gone = (method == "DELETE" && (resp.is_success() || resp.status == 404))
                 || (creates && (400..500).contains(&resp.status));
             if gone {
-                Self::lock(&self.created).remove(&collection_key(&req.url));
+                self.registry.gone(&req.url);
             }
         }
         r
@@ -404,19 +452,14 @@ impl Client {
     /// connection; a server that keeps failing that way still gets a clean error.
     async fn send_once(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
         match self.exchange(req, auth.clone()).await {
-            Err(e)
-                if e.0.contains("connection closed before message completed")
-                    || e.0.contains("Connection reset by peer") =>
-            {
-                self.exchange(req, auth).await
-            }
+            Err(HttpError::Transport { stale: true, .. }) => self.exchange(req, auth).await,
             r => r,
         }
     }
 
     async fn exchange(&self, req: &Request, auth: Option<String>) -> Result<Response, HttpError> {
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
-            .map_err(|_| HttpError(format!("invalid method {:?}", req.method)))?;
+            .map_err(|_| HttpError::Invalid(format!("invalid method {:?}", req.method)))?;
         let mut rb = self
             .inner
             .request(method, req.url.clone())
@@ -425,11 +468,10 @@ impl Client {
             rb = rb.body(b.clone());
         }
         let started = std::time::Instant::now();
-        let timed_out = || {
-            HttpError(format!(
-                "{} {} timed out after {:?} (--timeout)",
-                req.method, req.url, self.cfg.timeout
-            ))
+        let timed_out = || HttpError::Timeout {
+            method: req.method.clone(),
+            url: req.url.to_string(),
+            after: self.cfg.timeout,
         };
         // reqwest's own timeout (the same duration) may fire first: one message for both.
         let fail = |e: reqwest::Error| {
@@ -454,19 +496,19 @@ impl Client {
                 .collect();
             if let Some(len) = resp.content_length() {
                 if len > self.cfg.max_body {
-                    return Err(HttpError(format!(
-                        "response body of {len} bytes exceeds the {} byte cap (--max-body)",
-                        self.cfg.max_body
-                    )));
+                    return Err(HttpError::TooLarge {
+                        len: Some(len),
+                        cap: self.cfg.max_body,
+                    });
                 }
             }
             let mut body = Vec::new();
             while let Some(chunk) = resp.chunk().await.map_err(fail)? {
                 if body.len() as u64 + chunk.len() as u64 > self.cfg.max_body {
-                    return Err(HttpError(format!(
-                        "response body exceeds the {} byte cap (--max-body)",
-                        self.cfg.max_body
-                    )));
+                    return Err(HttpError::TooLarge {
+                        len: None,
+                        cap: self.cfg.max_body,
+                    });
                 }
                 body.extend_from_slice(&chunk);
             }
@@ -489,39 +531,63 @@ fn header_map(req: &Request, auth: Option<String>) -> Result<HeaderMap, HttpErro
     let mut headers = HeaderMap::new();
     for (k, v) in &req.headers {
         let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| HttpError(format!("invalid header name {k:?}")))?;
+            .map_err(|_| HttpError::Invalid(format!("invalid header name {k:?}")))?;
         let val = HeaderValue::from_str(v)
-            .map_err(|_| HttpError(format!("invalid value for header {k}")))?;
+            .map_err(|_| HttpError::Invalid(format!("invalid value for header {k}")))?;
         headers.append(name, val);
     }
     if let Some(a) = auth {
-        let mut v = HeaderValue::from_str(&a)
-            .map_err(|_| HttpError("credentials hold characters not allowed in a header".into()))?;
+        let mut v = HeaderValue::from_str(&a).map_err(|_| {
+            HttpError::Invalid("credentials hold characters not allowed in a header".into())
+        })?;
         v.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, v);
     }
     Ok(headers)
 }
 
+/// True when an io::Error holds (possibly through further io::Errors, as hyper-rustls nests
+/// them) a rustls error: the TLS handshake failed.
+fn wraps_rustls(io: &std::io::Error) -> bool {
+    let mut inner = io.get_ref();
+    for _ in 0..8 {
+        let Some(i) = inner else { return false };
+        if i.is::<rustls::Error>() {
+            return true;
+        }
+        inner = i.downcast_ref::<std::io::Error>().and_then(|j| j.get_ref());
+    }
+    false
+}
+
+/// Classify a reqwest error by its kind and by the errors in its chain (hyper's, std::io's
+/// and rustls'), and keep the whole chain as the detail shown to the user.
 fn describe(e: &reqwest::Error, url: &Url) -> HttpError {
-    let mut msg = e.to_string();
+    let mut detail = e.to_string();
+    let (mut tls, mut stale) = (false, false);
     let mut src = std::error::Error::source(e);
     while let Some(s) = src {
-        let _ = write!(msg, ": {s}");
+        let _ = write!(detail, ": {s}");
+        stale |= s
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_closed());
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            tls |= wraps_rustls(io);
+            stale |= matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            );
+        }
         src = s.source();
     }
-    let hint = if e.is_timeout() {
-        " (the server did not answer within --timeout)"
+    let url = url.to_string();
+    if tls {
+        HttpError::Tls { url, detail }
     } else if e.is_connect() {
-        if msg.contains("certificate") || msg.contains("Certificate") {
-            " (TLS certificate not trusted: pass --ca-cert FILE or --insecure)"
-        } else {
-            " (is the server running and the URL right?)"
-        }
+        HttpError::Connect { url, detail }
     } else {
-        ""
-    };
-    HttpError(format!("request to {url} failed: {msg}{hint}"))
+        HttpError::Transport { url, detail, stale }
+    }
 }
 
 fn request_uri(u: &Url) -> String {
@@ -573,13 +639,53 @@ mod tests {
         // Port 9 (discard) on 127.0.0.1: nothing listens; the refusal comes before any I/O.
         let r = Request::new("GET", Url::parse("http://127.0.0.1:9/").unwrap());
         let e = c.send(&r).await.unwrap_err();
-        assert!(e.0.starts_with("interrupted"), "{e}");
+        assert!(matches!(e, HttpError::Interrupted), "{e}");
         assert_eq!(c.in_flight(), 0);
         assert!(c
             .send_cleanup(&r)
             .await
-            .is_err_and(|e| !e.0.starts_with("interrupted")));
+            .is_err_and(|e| !matches!(e, HttpError::Interrupted)));
         assert!(c.drain(Duration::from_millis(10)).await);
+    }
+
+    #[tokio::test]
+    async fn a_read_only_client_refuses_every_write_before_sending() {
+        let c = client("u", "secret");
+        c.forbid_writes();
+        // Nothing listens on port 9: a refusal that names --read-only came before any I/O.
+        let u = Url::parse("http://127.0.0.1:9/home/cal/").unwrap();
+        for m in [
+            "PUT",
+            "DELETE",
+            "MKCALENDAR",
+            "MKCOL",
+            "PROPPATCH",
+            "MOVE",
+            "COPY",
+            "POST",
+            "LOCK",
+            "UNLOCK",
+            "ACL",
+            "delete",
+        ] {
+            for e in [
+                c.send(&Request::new(m, u.clone())).await.unwrap_err(),
+                c.send_cleanup(&Request::new(m, u.clone()))
+                    .await
+                    .unwrap_err(),
+            ] {
+                assert!(e.to_string().contains("--read-only: refused"), "{m}: {e}");
+            }
+        }
+        let sneaky = Request::new("GET", u.clone()).header("X-HTTP-Method-Override", "PUT");
+        let e = c.send(&sneaky).await.unwrap_err();
+        assert!(e.to_string().contains("--read-only: refused"), "{e}");
+        // Reads still go out (and fail here only because nothing listens).
+        for m in ["GET", "PROPFIND", "REPORT", "OPTIONS", "HEAD"] {
+            let e = c.send(&Request::new(m, u.clone())).await.unwrap_err();
+            assert!(!e.to_string().contains("--read-only"), "{m}: {e}");
+        }
+        assert!(c.created_collections().is_empty());
     }
 
     #[tokio::test]

@@ -1,11 +1,14 @@
 //! Interrupts: on Ctrl-C or SIGTERM the run stops sending, lets requests in flight finish,
-//! deletes every scratch collection of the run (the discovery probe included), stops the
-//! server under test if `--server-cmd` started one, and exits 130 (143 for SIGTERM).
+//! deletes every scratch collection of the run for good (the discovery probe included; checked
+//! with PROPFIND, past a trash bin: `purge.rs`), stops the server under test if `--server-cmd`
+//! started one, and exits 130 (143 for SIGTERM).
 
-use crate::http::{Client, Request};
+use crate::http::Client;
+use crate::purge::{delete_for_good, Removal, Via};
+use crate::scratch::Names;
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 /// Set when a Ctrl-C or SIGTERM arrived; the signal handler then owns the end of the process.
@@ -32,22 +35,21 @@ pub fn wait_if_interrupted(timeout: Duration) {
 pub fn install_signal_cleanup(
     rt: &Arc<tokio::runtime::Runtime>,
     client: &Arc<Client>,
-    live: &Arc<Mutex<BTreeSet<url::Url>>>,
-    runid: &str,
+    names: &Names,
 ) {
     let _ = RUNTIME.set(Arc::clone(rt));
-    let (client, live, runid) = (Arc::clone(client), Arc::clone(live), runid.to_string());
+    let (client, names) = (Arc::clone(client), names.clone());
     rt.spawn(async move {
         let code = wait_for_signal().await;
         INTERRUPTED.store(true, Ordering::SeqCst);
-        // Snapshot first, then stop: a collection that leaves `live` after this point had
-        // its cleanup refused, and one added after it gets no request through.
-        let mut targets: BTreeSet<url::Url> = live
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        // Snapshot first, then stop: a collection that leaves the registry after this point
+        // had its cleanup refused, and one added after it gets no request through.
+        let mut targets: BTreeSet<url::Url> = client.registry().targets();
         client.stop();
-        eprintln!("\ninterrupted: no further requests; deleting the scratch collections of run {runid}");
+        eprintln!(
+            "\ninterrupted: no further requests; deleting the scratch collections of run {}",
+            names.runid()
+        );
         tokio::spawn(async {
             let code = wait_for_signal().await;
             eprintln!("interrupted again: exiting without finishing the cleanup; `caldav-conformance cleanup --url …` removes what is left");
@@ -65,37 +67,26 @@ pub fn install_signal_cleanup(
             eprintln!("warning: requests still in flight after {wait:?}");
         }
         targets.extend(client.created_collections());
-        let prefix = format!("ccf-{runid}-");
         let mut tasks = tokio::task::JoinSet::new();
         for u in targets {
-            let name = u
-                .path_segments()
-                .and_then(|mut s| s.rfind(|x| !x.is_empty()))
-                .unwrap_or("")
-                .to_string();
-            if !(crate::cleanup::is_scratch_name(&name) && name.starts_with(&prefix)) {
+            if !names.owns(crate::scratch::name_of(&u)) {
                 eprintln!("not deleting {u}: not a scratch collection of this run");
                 continue;
             }
             let c = Arc::clone(&client);
             tasks.spawn(async move {
-                let r = c.send_cleanup(&Request::new("DELETE", u.clone())).await;
+                let origin = u.join("/").unwrap_or_else(|_| u.clone());
+                let r = delete_for_good(&c, &origin, &u, Via::AfterStop).await;
                 (u, r)
             });
         }
         let mut left = 0;
         while let Some(done) = tasks.join_next().await {
             match done {
-                Ok((u, Ok(r))) if r.is_success() || r.status == 404 => {
-                    eprintln!("deleted {u} ({})", r.status)
-                }
-                Ok((u, Ok(r))) => {
+                Ok((u, Removal::Gone { detail })) => eprintln!("deleted {u} ({detail})"),
+                Ok((u, Removal::Left { why, .. })) => {
                     left += 1;
-                    eprintln!("DELETE {u} answered {}", r.status);
-                }
-                Ok((u, Err(e))) => {
-                    left += 1;
-                    eprintln!("DELETE {u} failed: {e}");
+                    eprintln!("NOT REMOVED {u}: {why}");
                 }
                 Err(e) => {
                     left += 1;

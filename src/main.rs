@@ -6,12 +6,16 @@
 
 use caldav_conformance::baseline::{self, Baseline, Judgement, Mark};
 use caldav_conformance::discovery;
+use caldav_conformance::html;
 use caldav_conformance::http::{AuthKind, Client, ClientConfig, Request, Secret};
 use caldav_conformance::interrupt::{install_signal_cleanup, wait_if_interrupted};
 use caldav_conformance::outcome::{Failure, Kind, Limits, Outcome};
 use caldav_conformance::report;
 use caldav_conformance::runner::Run;
 use caldav_conformance::scenario::{self, Loaded};
+use caldav_conformance::scratch::Names;
+use caldav_conformance::suite::SuiteArgs;
+use caldav_conformance::{embedded, profile};
 use clap::Parser;
 use libtest_mimic::{Completion, Failed, Trial};
 use std::collections::BTreeSet;
@@ -46,10 +50,8 @@ struct Cli {
 enum Cmd {
     /// Print, from the scenario files alone, each RFC section with the scenarios and assertion steps citing it.
     Coverage {
-        #[arg(long, value_name = "DIR", default_value = "scenarios")]
-        scenarios: PathBuf,
-        #[arg(long, value_name = "DIR", default_value = "fixtures")]
-        fixtures: PathBuf,
+        #[command(flatten)]
+        suite: SuiteArgs,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
         format: TextOrJson,
@@ -62,14 +64,23 @@ enum Cmd {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Build the conformance matrix (Markdown and JSON) from --results files of several servers.
+    /// Build the conformance matrix (Markdown, JSON and the index.html heat map) from --results files of several servers.
     Matrix {
         /// Results files written by --results.
         #[arg(required = true)]
         results: Vec<PathBuf>,
-        /// Output folder for matrix.md and matrix.json.
+        /// Output folder for matrix.md, matrix.json and index.html.
         #[arg(long, value_name = "DIR", default_value = "reports")]
         out: PathBuf,
+    },
+    /// Write the suite embedded in this binary (scenarios/, fixtures/ with the RFC texts,
+    /// servers/NAME/baseline*.yaml) to DIR, for reading or editing (then run it with --scenarios).
+    Export {
+        /// Folder to write to (created if needed).
+        dir: PathBuf,
+        /// Overwrite files that differ from the embedded ones.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -122,18 +133,22 @@ struct Conn {
 
 #[derive(clap::Args, Debug)]
 struct Opts {
-    /// Folder of scenario files.
-    #[arg(long, value_name = "DIR", default_value = "scenarios")]
-    scenarios: PathBuf,
-    /// Folder of fixture bodies.
-    #[arg(long, value_name = "DIR", default_value = "fixtures")]
-    fixtures: PathBuf,
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Compare with the shipped baseline of a known server: auto (the product discovery
+    /// identifies), a name (radicale, xandikos, sabre, davical, cyrus, sogo, …) or none.
+    /// Default: auto, or none with --baseline or --write-baseline.
+    #[arg(long, value_name = "auto|NAME|none")]
+    profile: Option<String>,
     /// Write JUnit XML here.
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
     /// Write per-scenario results as JSON here.
     #[arg(long, value_name = "FILE")]
     results: Option<PathBuf>,
+    /// Write a self-contained HTML report here (no network needed to view it).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// Seed of the generative time-range oracle (trial oracle/rfc4791_9_9_time_range::seed-N).
     #[arg(long, value_name = "N", default_value_t = caldav_conformance::oracle::DEFAULT_SEED)]
     seed: u64,
@@ -144,9 +159,17 @@ struct Opts {
     /// Treat unmet SHOULD/MAY requirements as failures.
     #[arg(long)]
     strict: bool,
-    /// Run only scenarios that write nothing; no scratch calendar is created.
+    /// Write nothing: run only the scenarios that write nothing (no scratch calendar is
+    /// created, every writing request is refused), plus read-only checks of every real
+    /// calendar in the home (trials readonly/<calendar>::<check>).
     #[arg(long)]
     read_only: bool,
+    /// With --read-only: fetch at most N objects per calendar (GET and calendar-multiget).
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_objects: usize,
+    /// With --read-only: show calendar data (bodies, property values) in failures.
+    #[arg(long)]
+    show_data: bool,
     /// Expected outcomes for this server: the run fails on any difference, in either direction.
     /// May be given several times (entries are merged; a scenario may appear in one file only).
     #[arg(long, value_name = "FILE")]
@@ -177,17 +200,6 @@ struct Opts {
 fn die(msg: &str) -> ExitCode {
     eprintln!("error: {msg}");
     ExitCode::from(2)
-}
-
-/// Resolve a folder given relative to the working directory, falling back to the source tree.
-fn locate(p: &Path) -> PathBuf {
-    if p.is_relative() && !p.exists() {
-        let alt = Path::new(env!("CARGO_MANIFEST_DIR")).join(p);
-        if alt.exists() {
-            return alt;
-        }
-    }
-    p.to_path_buf()
 }
 
 fn password(o: &Conn) -> Result<Option<Secret>, String> {
@@ -239,11 +251,8 @@ fn parse_cli() -> Cli {
 fn main() -> ExitCode {
     let cli = parse_cli();
     match &cli.cmd {
-        Some(Cmd::Coverage {
-            scenarios,
-            fixtures,
-            format,
-        }) => return coverage(scenarios, fixtures, *format),
+        Some(Cmd::Coverage { suite, format }) => return coverage(suite, *format),
+        Some(Cmd::Export { dir, force }) => return export(dir, *force),
         Some(Cmd::Matrix { results, out }) => return matrix(results, out),
         Some(Cmd::Cleanup { conn, dry_run }) => return cleanup(conn, *dry_run),
         None => {}
@@ -295,7 +304,7 @@ fn main() -> ExitCode {
 
 /// Load the scenarios (and the oracle's trial) and the baselines; nothing is sent yet.
 fn prepare(cli: &Cli) -> Result<(Vec<Loaded>, Option<Baseline>), ExitCode> {
-    let mut loaded = load(&locate(&cli.opts.scenarios), &locate(&cli.opts.fixtures))?;
+    let mut loaded = load(&cli.opts.suite)?;
     let base = match cli.opts.oracle_date.as_str() {
         "today" => chrono::Utc::now().date_naive(),
         d => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|e| {
@@ -362,10 +371,14 @@ fn start_server(
 /// Discover the server (creating and deleting the probe calendar) and prepare the run.
 fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     let (client, rt, runid) = (&session.client, &session.rt, &session.runid);
-    let probe = format!("ccf-{runid}-probe");
+    let names = Names::new(runid);
+    let probe = names.probe();
     // Installed before discovery, which creates the probe calendar.
-    let live: Arc<Mutex<BTreeSet<url::Url>>> = Arc::default();
-    install_signal_cleanup(rt, client, &live, runid);
+    install_signal_cleanup(rt, client, &names);
+    if cli.opts.read_only {
+        // Refused in the client itself, whatever would send it.
+        client.forbid_writes();
+    }
     let disc = rt.block_on(discovery::discover(
         client,
         &session.start,
@@ -375,16 +388,19 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
     wait_if_interrupted(client.timeout());
     let disc = disc.map_err(|e| die(&e))?;
     eprint!("{}", disc.header());
-    eprintln!("run id:     {runid} (scratch collections ccf-{runid}-*)");
+    eprintln!("suite:      {}", cli.opts.suite.describe());
+    eprintln!(
+        "run id:     {runid} (scratch collections {}*)",
+        names.prefix()
+    );
     Ok(Arc::new(Run {
         client: Arc::clone(client),
         disc,
-        runid: runid.clone(),
-        fixtures: locate(&cli.opts.fixtures),
+        names,
+        fixtures: cli.opts.suite.fixtures(),
         strict: cli.opts.strict,
         read_only: cli.opts.read_only,
         user: cli.conn.user.clone().unwrap_or_default(),
-        live,
         outcomes: Mutex::new(Default::default()),
         rounds: Mutex::default(),
         scenario_timeout: Duration::from_secs(cli.conn.scenario_timeout.max(1)),
@@ -394,18 +410,36 @@ fn start_run(cli: &Cli, session: &Session) -> Result<Arc<Run>, ExitCode> {
 fn run_suite(
     cli: &Cli,
     session: &Session,
-    loaded: Vec<Loaded>,
+    mut loaded: Vec<Loaded>,
     baseline: Option<Baseline>,
 ) -> ExitCode {
+    let given = !cli.opts.baseline.is_empty() || cli.opts.write_baseline.is_some();
+    let choice = match profile::Choice::parse(cli.opts.profile.as_deref(), given) {
+        Ok(c) => c,
+        Err(e) => return die(&e),
+    };
     let run = match start_run(cli, session) {
         Ok(r) => r,
         Err(code) => return code,
+    };
+    if cli.opts.read_only {
+        match readonly_trials(cli, session, &run) {
+            Ok(extra) => loaded.extend(extra),
+            Err(e) => return die(&e),
+        }
+    }
+    let (baseline, prof) = match profile::apply(&choice, &run.disc, baseline) {
+        Ok(x) => x,
+        Err(e) => return die(&e),
     };
     let baseline = baseline.map(Arc::new);
     let trials: Vec<Trial> = loaded
         .iter()
         .enumerate()
-        .map(|(i, l)| trial(&session.rt, &run, baseline.clone(), l.clone(), i + 1))
+        .map(|(i, l)| {
+            let b = baseline.clone().filter(|_| compared(cli, l));
+            trial(&session.rt, &run, b, l.clone(), i + 1)
+        })
         .collect();
     let conclusion = libtest_mimic::run(&cli.test, trials);
     // An interrupted run writes no results, JUnit or baseline: the handler exits.
@@ -415,13 +449,28 @@ fn run_suite(
     results.set_rounds(&run.rounds.lock().map(|r| r.clone()).unwrap_or_default());
     results.server_name = cli.opts.server_name.clone();
     results.server_version = cli.opts.server_version.clone();
-    let only: Vec<(&String, &Outcome)> = outcomes.iter().map(|(n, (o, _))| (n, o)).collect();
+    results.profile = prof.as_ref().map(|p| format!("{}: {}", p.name, p.server));
+    // With --read-only, the scenarios that write did not run: nothing to compare.
+    let skipped: BTreeSet<String> = loaded
+        .iter()
+        .filter(|l| !compared(cli, l))
+        .map(|l| l.trial_name())
+        .collect();
+    let kept: std::collections::BTreeMap<_, _> = outcomes
+        .iter()
+        .filter(|(n, _)| !skipped.contains(*n))
+        .map(|(n, x)| (n.clone(), x.clone()))
+        .collect();
+    let only: Vec<(&String, &Outcome)> = kept.iter().map(|(n, (o, _))| (n, o)).collect();
     let mut exit = conclusion.exit_code();
     let mut cmp = None;
     if let Some(b) = baseline.as_deref() {
-        results.annotate(b, &outcomes);
+        results.annotate(b, &kept);
         let c = baseline::compare(b, only.iter().copied());
-        eprint!("{}", c.render(&files_of(&cli.opts.baseline)));
+        match &prof {
+            Some(p) => eprint!("{}", profile::render(p, b, only.iter().copied(), &c)),
+            None => eprint!("{}", c.render(&files_of(&cli.opts.baseline))),
+        }
         exit = if c.is_clean() {
             ExitCode::SUCCESS
         } else {
@@ -432,6 +481,7 @@ fn run_suite(
     if let Err(e) = write_outputs(cli, &run, &loaded, &results, &only) {
         return die(&e);
     }
+    warn_left_behind(&run.client);
     let warns = results.count(Kind::Warn);
     if warns > 0 && !cli.opts.strict {
         eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
@@ -444,8 +494,62 @@ fn run_suite(
         .or_else(|| run.disc.server.clone())
         .or_else(|| cli.opts.server_name.clone())
         .unwrap_or_else(|| "the server".into());
-    println!("\n{}", report::verdict(&name, &results, cmp.as_ref()));
+    let verdict = match &prof {
+        Some(p) => report::verdict_against(&name, &results, cmp.as_ref(), &p.against()),
+        None => report::verdict(&name, &results, cmp.as_ref()),
+    };
+    println!("\n{verdict}");
     exit
+}
+
+/// --read-only: the checks of every real calendar of the home, one trial per check.
+fn readonly_trials(cli: &Cli, session: &Session, run: &Run) -> Result<Vec<Loaded>, String> {
+    use chrono::Datelike as _;
+    let calendars = session
+        .rt
+        .block_on(caldav_conformance::readonly::list_calendars(
+            &run.client,
+            &run.disc,
+        ))?;
+    let names: Vec<&str> = calendars.iter().map(|c| c.name.as_str()).collect();
+    if names.is_empty() {
+        eprintln!("read-only:  no calendar in the home (no member with CALDAV:calendar in DAV:resourcetype): no calendar to check");
+    } else {
+        eprintln!(
+            "read-only:  {} calendar(s) in the home: {} (at most {} objects each, --max-objects)",
+            calendars.len(),
+            names.join(", "),
+            cli.opts.max_objects
+        );
+    }
+    let opts = caldav_conformance::readonly::Options {
+        max_objects: cli.opts.max_objects,
+        show_data: cli.opts.show_data,
+        year: chrono::Utc::now().year(),
+    };
+    Ok(caldav_conformance::readonly::trials(&calendars, &opts))
+}
+
+/// Say plainly which scratch collections are still on the server (a trash bin that keeps them,
+/// a DELETE refused): their scenarios are inconclusive, and `cleanup` is the way to retry.
+fn warn_left_behind(client: &Client) {
+    let left = client.registry().left();
+    if left.is_empty() {
+        return;
+    }
+    eprintln!(
+        "\nwarning: {} scratch collection(s) could not be removed from the server:",
+        left.len()
+    );
+    for (u, why) in &left {
+        eprintln!("  {u}: {why}");
+    }
+    eprintln!("  `caldav-conformance cleanup --url …` retries; it exits 1 while any is left");
+}
+
+/// Whether a scenario's outcome is compared with the baseline: not when --read-only skipped it.
+fn compared(cli: &Cli, l: &Loaded) -> bool {
+    !cli.opts.read_only || l.scenario.read_only
 }
 
 fn files_of(paths: &[PathBuf]) -> String {
@@ -490,11 +594,16 @@ fn write_outputs(
         std::fs::write(p, json)
             .map_err(|e| format!("cannot write --results {}: {e}", p.display()))?;
     }
+    if let Some(p) = &cli.opts.html {
+        let ctx = html::Context::new(cli.conn.url.as_deref(), &cli.opts.baseline);
+        std::fs::write(p, html::report(results, loaded, &ctx))
+            .map_err(|e| format!("cannot write --html {}: {e}", p.display()))?;
+    }
     Ok(())
 }
 
-fn load(scenarios: &Path, fixtures: &Path) -> Result<Vec<Loaded>, ExitCode> {
-    scenario::load_dir(scenarios, fixtures).map_err(|errs| {
+fn load(suite: &SuiteArgs) -> Result<Vec<Loaded>, ExitCode> {
+    suite.load().map_err(|errs| {
         for e in &errs {
             eprintln!("{e}");
         }
@@ -553,8 +662,24 @@ fn connect(conn: &Conn) -> Result<(Arc<Client>, url::Url, Option<url::Url>), Exi
     Ok((Arc::new(client), start, home))
 }
 
-fn coverage(scenarios: &Path, fixtures: &Path, format: TextOrJson) -> ExitCode {
-    let loaded = match load(&locate(scenarios), &locate(fixtures)) {
+fn export(dir: &Path, force: bool) -> ExitCode {
+    match embedded::export(dir, force) {
+        Ok(files) => {
+            eprintln!(
+                "wrote the embedded suite ({} files) to {}: run it with --scenarios {}/scenarios --fixtures {}/fixtures",
+                files.len(),
+                dir.display(),
+                dir.display(),
+                dir.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => die(&e),
+    }
+}
+
+fn coverage(suite: &SuiteArgs, format: TextOrJson) -> ExitCode {
+    let loaded = match load(suite) {
         Ok(l) => l,
         Err(code) => return code,
     };
@@ -581,6 +706,7 @@ fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
         return die(&format!("cannot create {}: {e}", out.display()));
     }
     let md = report::matrix::markdown(&runs);
+    let page = html::index(&runs);
     // The matrix JSON keeps the one-line reasons; the full failures stay in the results.
     for r in runs.iter_mut() {
         for s in r.scenarios.iter_mut() {
@@ -588,7 +714,11 @@ fn matrix(files: &[PathBuf], out: &Path) -> ExitCode {
         }
     }
     let json = serde_json::to_string_pretty(&runs).unwrap_or_default();
-    for (name, body) in [("matrix.md", md), ("matrix.json", json)] {
+    for (name, body) in [
+        ("matrix.md", md),
+        ("matrix.json", json),
+        ("index.html", page),
+    ] {
         let p = out.join(name);
         if let Err(e) = std::fs::write(&p, body) {
             return die(&format!("cannot write {}: {e}", p.display()));
@@ -619,10 +749,17 @@ fn cleanup(conn: &Conn, dry_run: bool) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(list) => {
-            for (u, what) in list {
-                println!("{u}: {what}");
+            for e in &list {
+                println!("{}: {}", e.url, e.what);
             }
-            ExitCode::SUCCESS
+            let left = list.iter().filter(|e| e.left).count();
+            if left == 0 {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!(
+                "error: {left} scratch collection(s) could not be removed for good (see above)"
+            );
+            ExitCode::from(1)
         }
         Err(e) => die(&e),
     }

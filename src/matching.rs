@@ -218,7 +218,13 @@ fn match_rule(path: &str, r: &MatchRule, a: Actual, ctx: &Ctx, diffs: &mut Vec<D
     }
     if let Some(e) = &r.not {
         let other = ctx.render(e);
-        if text == other {
+        // A structured value is also compared in its canonical XML form
+        // (`<C:comp name="VJOURNAL"/>`), whose text alone would be empty.
+        let canonical = match a {
+            Actual::Elem(el) if !el.children.is_empty() => Some(el.value_repr()),
+            _ => None,
+        };
+        if text == other || canonical.as_deref() == Some(other.as_str()) {
             fail(format!("a value other than {}", quote(&other)), a.repr());
         }
     }
@@ -232,10 +238,16 @@ fn match_rule(path: &str, r: &MatchRule, a: Actual, ctx: &Ctx, diffs: &mut Vec<D
             fail(format!("href {want}"), format!("{got:?}"));
         }
     }
-    let names: Vec<QName> = match a {
-        Actual::Elem(e) => e.children.iter().map(|c| c.name.clone()).collect(),
-        Actual::Text(_) => Vec::new(),
-    };
+    // Elements anywhere inside the value: `D:supported-report-set` nests its report names
+    // two levels down (supported-report/report/C:calendar-query).
+    let mut names: Vec<QName> = Vec::new();
+    if let Actual::Elem(e) = a {
+        let mut stack: Vec<&Element> = e.children.iter().collect();
+        while let Some(c) = stack.pop() {
+            names.push(c.name.clone());
+            stack.extend(c.children.iter());
+        }
+    }
     for q in r.has.iter().filter_map(|h| QName::parse(h).ok()) {
         if !names.contains(&q) {
             fail(format!("<{q}> inside"), a.repr());
@@ -575,6 +587,32 @@ mod tests {
         };
         let mut diffs = Vec::new();
         match_multistatus(&exp, &ms(), &ctx, &mut diffs);
+        assert!(diffs.is_empty(), "{diffs:?}");
+    }
+
+    #[test]
+    fn not_compares_a_structured_value_in_canonical_form() {
+        let vars = ctx_vars();
+        let ctx = Ctx {
+            vars: &vars,
+            fixtures: Path::new("fixtures"),
+        };
+        let rule = ValueMatch::Rule(MatchRule {
+            not: Some(r#"<C:comp name="VJOURNAL"/>"#.into()),
+            ..Default::default()
+        });
+        let parse = |b: &[u8]| xml::parse(b).unwrap();
+        let forged = parse(
+            br#"<C:supported-calendar-component-set xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp name='VJOURNAL'></C:comp></C:supported-calendar-component-set>"#,
+        );
+        let kept = parse(
+            br#"<C:supported-calendar-component-set xmlns:C="urn:ietf:params:xml:ns:caldav"><C:comp name="VEVENT"/><C:comp name="VJOURNAL"/></C:supported-calendar-component-set>"#,
+        );
+        let mut diffs = Vec::new();
+        match_value("p", &rule, Some(Actual::Elem(&forged)), &ctx, &mut diffs);
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        diffs.clear();
+        match_value("p", &rule, Some(Actual::Elem(&kept)), &ctx, &mut diffs);
         assert!(diffs.is_empty(), "{diffs:?}");
     }
 

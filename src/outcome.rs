@@ -115,6 +115,10 @@ pub struct Failure {
     pub level: Level,
     /// The scenario's one-line description.
     pub about: String,
+    /// The scenario's note: what the requirement means in practice, the likely cause of a
+    /// failure (e.g. a reverse proxy that drops a header).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// With `repeat:`: the round the failure happened in (`ran`), and the scenario's bounds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rounds: Option<Rounds>,
@@ -195,6 +199,7 @@ impl Failure {
             level: Level::Must,
             about: String::new(),
             rounds: None,
+            note: None,
         }
     }
 
@@ -261,6 +266,10 @@ impl Failure {
                 .collect::<Vec<_>>()
                 .join(" ")
         );
+        if let Some(n) = &self.note {
+            let n = n.split_whitespace().collect::<Vec<_>>().join(" ");
+            let _ = writeln!(s, "  note: {n}");
+        }
         let _ = write!(s, "{}", self.step_title());
         if let Some(l) = &self.location {
             let _ = write!(s, " at {l}");

@@ -7,9 +7,9 @@ use crate::baseline::{self, Baseline, Comparison, Mark};
 use crate::discovery::Discovered;
 use crate::outcome::{Failure, Kind, Limits, Outcome, Rounds};
 use crate::scenario::{Level, Loaded};
+use quick_junit::TestCase;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -30,6 +30,9 @@ pub struct Results {
     /// The headers that named it (`Server`, `X-Sabre-Version`, …).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub identity: BTreeMap<String, String>,
+    /// With `--profile`: the profile compared with (`radicale: Radicale 3.9.0 (PyPI)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     pub home: String,
     pub features: Vec<String>,
     /// How many scenarios had each outcome.
@@ -137,6 +140,7 @@ pub fn results(
         server: disc.server.clone(),
         product: disc.product.clone(),
         identity: disc.identity.iter().cloned().collect(),
+        profile: None,
         home: disc.home.path().to_string(),
         features: disc.features.iter().cloned().collect(),
         counts: BTreeMap::new(),
@@ -158,6 +162,12 @@ fn some_names(list: &[(String, String)]) -> String {
 
 /// The last line of a run: the verdict, in words.
 pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
+    verdict_against(name, r, cmp, "its baseline")
+}
+
+/// The verdict compared with `against`: "its baseline", or with `--profile` "a correct
+/// installation of Radicale 3.9.0 (profile radicale)" (`profile::Profile::against`).
+pub fn verdict_against(name: &str, r: &Results, cmp: Option<&Comparison>, against: &str) -> String {
     let n = |k: Kind| r.count(k);
     let plural =
         |c: usize, one: &str, many: &str| format!("{c} {}", if c == 1 { one } else { many });
@@ -189,7 +199,7 @@ pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
     }
     let counts = parts.join(", ");
     match cmp {
-        Some(c) if c.is_clean() => format!("{name}: matches its baseline — {counts}"),
+        Some(c) if c.is_clean() => format!("{name}: matches {against} — {counts}"),
         Some(c) => {
             let mut diffs = Vec::new();
             for (list, one, many) in [
@@ -206,7 +216,7 @@ pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
                 }
             }
             format!(
-                "{name}: DIFFERS from its baseline — {}; {counts}",
+                "{name}: DIFFERS from {against} — {}; {counts}",
                 diffs.join("; ")
             )
         }
@@ -219,86 +229,73 @@ pub fn verdict(name: &str, r: &Results, cmp: Option<&Comparison>) -> String {
     }
 }
 
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' && c != '\r' => out.push('?'),
-            c => out.push(c),
-        }
-    }
-    out
+/// Text XML 1.0 can carry: control characters other than tab and line breaks (which a
+/// hostile server may send) become `?`; quick-junit escapes the rest.
+fn xml_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if (c as u32) < 0x20 && !matches!(c, '\n' | '\t' | '\r') {
+                '?'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// One JUnit testcase: a fail is a `<failure>`, an inconclusive an `<error>` (the test could
 /// not be carried out), an ignored scenario `<skipped>`, a warning `<system-out>`.
-fn junit_case(x: &mut String, group: &str, s: &ScenarioResult) {
-    let _ = write!(
-        x,
-        "    <testcase classname=\"{}\" name=\"{}\" time=\"{:.3}\"",
-        esc(group),
-        esc(s.name.split("::").nth(1).unwrap_or(&s.name)),
-        s.millis as f64 / 1000.0
-    );
-    let reason = esc(s.reason.as_deref().unwrap_or(""));
+fn junit_case(group: &str, s: &ScenarioResult) -> TestCase {
+    use quick_junit::{NonSuccessKind, TestCaseStatus};
+    let reason = xml_text(s.reason.as_deref().unwrap_or(""));
     let text = s
         .failure
         .as_ref()
-        .map(|f| esc(&f.render(Limits::FULL)))
+        .map(|f| xml_text(&f.render(Limits::FULL)))
         .unwrap_or_default();
-    let body = match s.outcome {
-        Kind::Pass => None,
-        Kind::Fail => Some(format!(
-            "<failure message=\"{reason}\" type=\"fail\">{text}</failure>"
-        )),
-        Kind::Inconclusive => Some(format!(
-            "<error message=\"{reason}\" type=\"inconclusive\">{text}</error>"
-        )),
-        Kind::Ignored => Some(format!("<skipped message=\"{reason}\"/>")),
-        Kind::Warn => Some(format!("<system-out>warning: {text}</system-out>")),
+    let non_success = |kind, ty: &str| {
+        let mut st = TestCaseStatus::non_success(kind);
+        st.set_message(reason.as_str())
+            .set_type(ty)
+            .set_description(text.as_str());
+        st
     };
-    match body {
-        None => x.push_str("/>\n"),
-        Some(b) => {
-            let _ = writeln!(x, ">\n      {b}\n    </testcase>");
+    let status = match s.outcome {
+        Kind::Pass | Kind::Warn => TestCaseStatus::success(),
+        Kind::Fail => non_success(NonSuccessKind::Failure, "fail"),
+        Kind::Inconclusive => non_success(NonSuccessKind::Error, "inconclusive"),
+        Kind::Ignored => {
+            let mut st = TestCaseStatus::skipped();
+            st.set_message(reason.as_str());
+            st
         }
+    };
+    let mut case = TestCase::new(s.name.split("::").nth(1).unwrap_or(&s.name), status);
+    case.set_classname(group)
+        .set_time(std::time::Duration::from_millis(s.millis as u64));
+    if s.outcome == Kind::Warn {
+        case.set_system_out(format!("warning: {text}"));
     }
+    case
 }
 
-/// JUnit XML as GitHub Actions and GitLab ingest it: one testsuite per scenario file.
+/// JUnit XML as GitHub Actions and GitLab ingest it (written by quick-junit, the crate
+/// cargo-nextest uses): one testsuite per scenario file.
 pub fn junit(r: &Results) -> String {
     let mut suites: BTreeMap<&str, Vec<&ScenarioResult>> = BTreeMap::new();
     for s in &r.scenarios {
         let group = s.name.split("::").next().unwrap_or("");
         suites.entry(group).or_default().push(s);
     }
-    let mut x = String::from(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"caldav-conformance\">\n",
-    );
+    let mut report = quick_junit::Report::new("caldav-conformance");
     for (g, list) in suites {
-        let n = |k: Kind| list.iter().filter(|s| s.outcome == k).count();
-        let time: u128 = list.iter().map(|s| s.millis).sum();
-        let _ = writeln!(
-            x,
-            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\">",
-            esc(g),
-            list.len(),
-            n(Kind::Fail),
-            n(Kind::Inconclusive),
-            n(Kind::Ignored),
-            time as f64 / 1000.0
-        );
-        for s in list {
-            junit_case(&mut x, g, s);
-        }
-        x.push_str("  </testsuite>\n");
+        let mut suite = quick_junit::TestSuite::new(g);
+        suite.add_test_cases(list.into_iter().map(|s| junit_case(g, s)));
+        report.add_test_suite(suite);
     }
-    x.push_str("</testsuites>\n");
-    x
+    report
+        .to_string()
+        .unwrap_or_else(|e| format!("<!-- JUnit serialisation failed: {e} -->\n"))
 }
 
 #[cfg(test)]
@@ -337,6 +334,7 @@ mod tests {
             server: None,
             product: None,
             identity: BTreeMap::new(),
+            profile: None,
             home: "/".into(),
             features: vec![],
             counts: BTreeMap::new(),

@@ -141,7 +141,7 @@ impl Library {
         let file = file_of(doc).ok_or_else(|| format!("{doc:?} names no known document"))?;
         let dir = &self.dir;
         let parsed = self.docs.entry(file.clone()).or_insert_with(|| {
-            std::fs::read_to_string(dir.join(&file))
+            crate::embedded::read_to_string(&dir.join(&file))
                 .ok()
                 .map(|t| Document::parse(&t))
         });
@@ -248,6 +248,13 @@ mod tests {
             normalise("the DAV:\n   collection and CALDAV: calendar"),
             "the DAV:collection and CALDAV:calendar"
         );
+    }
+
+    #[test]
+    fn status_code_titles_are_headings() {
+        let d = Document::parse("12.  Use\n   Text.\n12.1.  412 Precondition Failed\n   Body MUST.\n   2.  not a heading\n");
+        assert!(normalise(&d.sections["12.1"]).contains("Body MUST."));
+        assert!(!d.sections["12"].contains("Body"));
     }
 
     #[test]

@@ -9,11 +9,13 @@ use crate::evaluate::{self, ParsedMs};
 use crate::http::{self, Client, Request, Scope};
 use crate::matching::{resolve_ref, Ctx, Diff};
 use crate::outcome::{Failure, Outcome, Rounds};
+use crate::purge::{Removal, Via};
 use crate::scenario::{Level, Loaded, Scenario, ScratchMode, Step};
+use crate::scratch::Names;
 use crate::template;
 use crate::xml::{self, Multistatus};
 use serde_saphyr::Spanned;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -25,23 +27,17 @@ mod concurrent;
 pub struct Run {
     pub client: Arc<Client>,
     pub disc: Discovered,
-    pub runid: String,
+    /// The names of this run's scratch collections.
+    pub names: Names,
     pub fixtures: PathBuf,
     pub strict: bool,
     /// Only scenarios marked `read_only` run; nothing is written.
     pub read_only: bool,
     pub user: String,
-    /// Scratch collections that may exist right now (for cleanup on Ctrl-C).
-    pub live: Arc<Mutex<BTreeSet<Url>>>,
     pub outcomes: Mutex<BTreeMap<String, (Outcome, Duration)>>,
     /// How many rounds each scenario with `repeat:` ran.
     pub rounds: Mutex<BTreeMap<String, Rounds>>,
     pub scenario_timeout: Duration,
-}
-
-/// Name of the scratch calendar of scenario `index`: recognisable prefix, run id, index.
-pub fn scratch_name(runid: &str, index: usize, suffix: &str) -> String {
-    format!("ccf-{runid}-{index}{suffix}")
 }
 
 /// The part of a scenario a request belongs to.
@@ -222,12 +218,15 @@ impl Run {
         if let Some(why) = self.not_applicable(s) {
             return Outcome::Ignored(why);
         }
-        let join = |suffix: &str| {
-            self.disc
-                .home
-                .join(&format!("{}/", scratch_name(&self.runid, index, suffix)))
-        };
-        let (cal, cal2) = match (join(""), join("b")) {
+        if let Some(live) = &s.live {
+            // --read-only on a real calendar: reads only, no scratch calendar (readonly/).
+            return crate::readonly::judge(&self.client, &self.disc, live).await;
+        }
+        let join = |name: String| self.disc.home.join(&format!("{name}/"));
+        let (cal, cal2) = match (
+            join(self.names.calendar(index)),
+            join(self.names.second_calendar(index)),
+        ) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => {
                 let p = Problem::new(At::default(), format!("cannot form the scratch URL: {e}"));
@@ -241,7 +240,7 @@ impl Run {
             .map(|(_, u)| u.clone())
             .collect();
         let scope = Scope::new(&scratch.iter().collect::<Vec<_>>());
-        self.live_set().extend(scratch.iter().cloned());
+        self.client.registry().reserve(&scratch);
         let state = State {
             vars: vars.clone(),
             captured: BTreeMap::new(),
@@ -252,16 +251,8 @@ impl Run {
         };
         let (main, mut after) = self.run_body(sc, state, cal2).await;
         after.extend(self.cleanup(&scratch, &scope).await);
-        let mut live = self.live_set();
-        for u in &scratch {
-            live.remove(u);
-        }
-        drop(live);
+        self.client.registry().release(&scratch);
         self.verdict(sc, main, after, &vars)
-    }
-
-    fn live_set(&self) -> std::sync::MutexGuard<'_, BTreeSet<Url>> {
-        self.live.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The variables of scenario `index`.
@@ -272,16 +263,13 @@ impl Run {
             ("calendar2", cal2.path().to_string()),
             ("home", self.disc.home.path().to_string()),
             ("principal", principal.unwrap_or_default()),
-            (
-                "uid",
-                format!("{}-uid", scratch_name(&self.runid, index, "")),
-            ),
+            ("uid", self.names.uid(index)),
             ("user", self.user.clone()),
             (
                 "origin",
                 self.disc.origin.as_str().trim_end_matches('/').to_string(),
             ),
-            ("runid", self.runid.clone()),
+            ("runid", self.names.runid().to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -390,6 +378,7 @@ impl Run {
             level: s.level,
             about: s.desc.clone(),
             rounds: p.rounds,
+            note: s.note.clone(),
         }
     }
 
@@ -406,27 +395,15 @@ impl Run {
                 problems.push(p);
                 continue;
             }
-            let mut sent = self.client.send(&req).await;
-            if matches!(&sent, Ok(r) if r.status >= 500) {
-                // Cyrus answers 500 to a second DELETE of the same name within one second
-                // (delayed-delete names have one-second resolution): retry once, later.
-                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-                sent = self.client.send(&req).await;
-            }
-            match sent {
-                Ok(r) if (200..300).contains(&r.status) || r.status == 404 => {}
-                Ok(r) => {
-                    let mut p = Problem::new(
-                        at,
-                        format!(
-                            "DELETE {u} answered {}: the scratch collection may be left behind",
-                            r.status
-                        ),
-                    );
-                    p.exchange = Some(http::dump(&self.client, &req, Some(&r), 2000));
-                    problems.push(p);
-                }
-                Err(e) => problems.push(Problem::new(at, format!("DELETE {u} failed: {e}"))),
+            // DELETE, then check with PROPFIND that it is gone; a server with a trash bin is
+            // asked to delete for good (purge.rs).
+            let removal =
+                crate::purge::delete_for_good(&self.client, &self.disc.origin, u, Via::Normal)
+                    .await;
+            if let Removal::Left { why, exchange } = removal {
+                let mut p = Problem::new(at, why);
+                p.exchange = exchange;
+                problems.push(p);
             }
         }
         problems
@@ -447,7 +424,7 @@ impl Run {
             }
         }
         if let Some(g) = &s.generative {
-            let prefix = format!("{}-oracle", scratch_name(&self.runid, 0, ""));
+            let prefix = self.names.oracle_uids();
             let done = crate::oracle::run_on(
                 &self.client,
                 &self.disc.origin,
@@ -463,7 +440,15 @@ impl Run {
                     eprintln!("{}: {summary}", sc.trial_name());
                     (None, Vec::new())
                 }
-                Err(e) => (
+                // Objects the server would not store leave nothing to judge: inconclusive.
+                Err(crate::oracle::OracleError::Setup(e)) => (
+                    Some(Problem::new(
+                        At::request(Phase::Setup, "setup", "PUT", "{calendar}"),
+                        e,
+                    )),
+                    Vec::new(),
+                ),
+                Err(crate::oracle::OracleError::Disagreement(e)) => (
                     Some(Problem::new(
                         At::request(Phase::Oracle, "oracle", "REPORT", "{calendar}"),
                         e,
@@ -584,7 +569,7 @@ impl Run {
         let resp = match self.client.send(&req).await {
             Ok(r) => r,
             Err(e) => {
-                let mut p = plain(e.0);
+                let mut p = plain(e.to_string());
                 p.exchange = Some(http::dump(&self.client, &req, None, 4000));
                 return Err(p);
             }

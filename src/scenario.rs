@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use crate::template;
 
+mod check;
 pub mod group;
 mod validate;
 
+pub use check::{Capture, Transition};
 pub use group::{Concurrent, Converges, Count, GroupExpect, OneOf, Repeat};
 
 /// One YAML file: an RFC area holding one or more scenarios.
@@ -86,6 +88,10 @@ pub struct Scenario {
     /// Set for the generative oracle's trial (not written in YAML).
     #[serde(skip)]
     pub generative: Option<Generative>,
+    /// Set for the trials of `--read-only` on the account's real calendars (not written in
+    /// YAML; `readonly/`).
+    #[serde(skip)]
+    pub live: Option<crate::readonly::LiveCheck>,
 }
 
 impl Scenario {
@@ -126,6 +132,7 @@ pub fn oracle_scenario(seed: u64, base: chrono::NaiveDate) -> Loaded {
             steps: Vec::new(),
             teardown: Vec::new(),
             generative: Some(Generative { seed, base }),
+            live: None,
         },
     }
 }
@@ -457,135 +464,6 @@ pub struct ComponentExpect {
     pub absent: bool,
 }
 
-/// Where a captured value comes from: exactly one source, which serde enforces (the YAML
-/// keys are read into `CaptureKeys` and converted, so that none, two sources or a stray
-/// `href:` is a load error naming the keys).
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
-#[serde(try_from = "CaptureKeys")]
-pub enum Capture {
-    /// A response header: `{ header: ETag }`.
-    Header(String),
-    /// A property's text in a multistatus: `{ prop: CS:getctag }`, optionally from the
-    /// response for `href` (default: the first response holding it); with
-    /// `response_href: true`, the href of that response instead of the property's text.
-    Prop {
-        prop: String,
-        href: Option<String>,
-        response_href: bool,
-    },
-    /// The multistatus-level DAV:sync-token (RFC 6578): `{ sync_token: true }`.
-    SyncToken,
-    /// An iCalendar property of the response body: `{ ical: VEVENT.UID }`.
-    Ical(String),
-    /// The href of the first response (or of the one for `href`): `{ response_href: true }`.
-    ResponseHref { href: Option<String> },
-    /// The response's status code: `{ status: true }`; with `href`, the status the answer
-    /// gives that resource: in a 207, its bare DAV:status, or 200 when it has propstats (a
-    /// server may answer a PROPFIND of a missing resource with a 207 holding a 404 for it);
-    /// otherwise the response's status.
-    Status { href: Option<String> },
-    /// The members of a collection a multistatus lists, as a client's view of it: one
-    /// `href etag` line per response strictly below the collection, `href (removed)` for a
-    /// bare 404 (a sync deletion); `{ members: "{calendar}" }`. See the `converges` check.
-    Members(String),
-}
-
-/// The keys a capture may have in YAML; see `Capture`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CaptureKeys {
-    #[serde(default)]
-    header: Option<String>,
-    #[serde(default)]
-    prop: Option<String>,
-    #[serde(default)]
-    href: Option<String>,
-    #[serde(default)]
-    sync_token: bool,
-    #[serde(default)]
-    ical: Option<String>,
-    #[serde(default)]
-    response_href: bool,
-    #[serde(default)]
-    status: bool,
-    #[serde(default)]
-    members: Option<String>,
-}
-
-impl TryFrom<CaptureKeys> for Capture {
-    type Error = String;
-
-    fn try_from(k: CaptureKeys) -> Result<Capture, String> {
-        let sources = [
-            k.header.is_some(),
-            k.prop.is_some(),
-            k.sync_token,
-            k.ical.is_some(),
-            k.response_href && k.prop.is_none(),
-            k.status,
-            k.members.is_some(),
-        ];
-        // `href` narrows `prop`, `response_href` and `status`; alone it is stray.
-        let href_ok = k.href.is_none() || k.prop.is_some() || k.response_href || k.status;
-        if sources.iter().filter(|s| **s).count() != 1 || !href_ok {
-            return Err("a capture has exactly one source: `header`, `prop` (with optional `href` and `response_href`), `sync_token: true`, `ical`, `response_href: true` (with optional `href`), `status: true` (with optional `href`), or `members` (a collection href)".into());
-        }
-        Ok(match k {
-            CaptureKeys {
-                header: Some(h), ..
-            } => Capture::Header(h),
-            CaptureKeys {
-                prop: Some(prop),
-                href,
-                response_href,
-                ..
-            } => Capture::Prop {
-                prop,
-                href,
-                response_href,
-            },
-            CaptureKeys { ical: Some(i), .. } => Capture::Ical(i),
-            CaptureKeys {
-                response_href: true,
-                href,
-                ..
-            } => Capture::ResponseHref { href },
-            CaptureKeys {
-                status: true, href, ..
-            } => Capture::Status { href },
-            CaptureKeys {
-                members: Some(m), ..
-            } => Capture::Members(m),
-            _ => Capture::SyncToken,
-        })
-    }
-}
-
-/// A check over captured values after a step: `{ unchanged: [a, b] }` (all equal, whether
-/// over time or from two sources), `{ changed: [a, b, c] }` (each differs from the previous),
-/// `{ converges: { from: [...], to: x } }` (a client's view built from captured `members`
-/// reaches the server's listing) or `{ one_of: { values: [...], rows: [[...]] } }` (the values
-/// together form one of the allowed rows). Exactly one key, which serde enforces.
-#[derive(Debug, Deserialize, Clone, PartialEq, Eq)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
-pub enum Transition {
-    Unchanged(Vec<String>),
-    Changed(Vec<String>),
-    Converges(Converges),
-    OneOf(OneOf),
-}
-
-impl Transition {
-    /// The captured values it compares.
-    pub fn names(&self) -> Vec<&String> {
-        match self {
-            Transition::Unchanged(n) | Transition::Changed(n) => n.iter().collect(),
-            Transition::Converges(c) => c.names(),
-            Transition::OneOf(o) => o.values.iter().collect(),
-        }
-    }
-}
-
 /// The Depth header value of a step: `0`, `1` (integers or strings) or `infinity`.
 fn depth<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     #[derive(Deserialize)]
@@ -626,13 +504,32 @@ impl Loaded {
     }
 }
 
-/// A load-time error, already rendered as `file:line:col: message`.
-#[derive(Debug)]
-pub struct LoadError(pub String);
+/// A load-time error in a scenario file (or folder), shown as `file:line:col: message`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{}: {message}", file.display(), at.map(|(l, c)| format!(":{l}:{c}")).unwrap_or_default())]
+pub struct LoadError {
+    pub file: PathBuf,
+    /// Line and column, where the error has a place in the file.
+    pub at: Option<(u64, u64)>,
+    pub message: String,
+}
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl LoadError {
+    pub fn at(file: &Path, line: u64, col: u64, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_path_buf(),
+            at: Some((line, col)),
+            message: message.into(),
+        }
+    }
+
+    /// An error about a whole file or folder.
+    pub fn whole(file: &Path, message: impl Into<String>) -> LoadError {
+        LoadError {
+            file: file.to_path_buf(),
+            at: None,
+            message: message.into(),
+        }
     }
 }
 
@@ -640,10 +537,10 @@ impl fmt::Display for LoadError {
 pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadError>> {
     let mut files = Vec::new();
     collect_yaml(dir, &mut files).map_err(|e| {
-        vec![LoadError(format!(
-            "{}: cannot read scenario directory: {e}",
-            dir.display()
-        ))]
+        vec![LoadError::whole(
+            dir,
+            format!("cannot read scenario directory: {e}"),
+        )]
     })?;
     files.sort();
     let mut out = Vec::new();
@@ -657,21 +554,24 @@ pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadErro
     let mut seen = BTreeMap::new();
     for l in &out {
         if let Some(prev) = seen.insert(l.trial_name(), (l.file.clone(), l.line)) {
-            errors.push(LoadError(format!(
-                "{}:{}:1: duplicate scenario name {:?} (first defined at {}:{})",
-                l.file.display(),
+            errors.push(LoadError::at(
+                &l.file,
                 l.line,
-                l.scenario.name,
-                prev.0.display(),
-                prev.1
-            )));
+                1,
+                format!(
+                    "duplicate scenario name {:?} (first defined at {}:{})",
+                    l.scenario.name,
+                    prev.0.display(),
+                    prev.1
+                ),
+            ));
         }
     }
     if out.is_empty() && errors.is_empty() {
-        errors.push(LoadError(format!(
-            "{}: no scenarios found (expected *.yaml files)",
-            dir.display()
-        )));
+        errors.push(LoadError::whole(
+            dir,
+            "no scenarios found (expected *.yaml files)",
+        ));
     }
     if errors.is_empty() {
         Ok(out)
@@ -680,29 +580,23 @@ pub fn load_dir(dir: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadErro
     }
 }
 
+/// The `*.yaml` files under `dir`, on disk or embedded in the binary (`crate::embedded`).
 fn collect_yaml(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.is_dir() {
-            collect_yaml(&p, out)?;
-        } else if p.extension().is_some_and(|e| e == "yaml" || e == "yml") {
-            out.push(p);
-        }
-    }
+    let files = crate::embedded::files_under(dir)?;
+    out.extend(
+        files
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml")),
+    );
     Ok(())
 }
 
 /// Parse one scenario file and validate it.
 pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded>, Vec<LoadError>> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
-        vec![LoadError(format!(
-            "{}:1:1: cannot read: {e}",
-            file.display()
-        ))]
-    })?;
-    let parsed: ScenarioFile = parse_yaml(&text).map_err(|(line, col, msg)| {
-        vec![LoadError(format!("{}:{line}:{col}: {msg}", file.display()))]
-    })?;
+    let text = crate::embedded::read_to_string(file)
+        .map_err(|e| vec![LoadError::at(file, 1, 1, format!("cannot read: {e}"))])?;
+    let parsed: ScenarioFile =
+        parse_yaml(&text).map_err(|(line, col, msg)| vec![LoadError::at(file, line, col, msg)])?;
     let group = file
         .strip_prefix(root)
         .unwrap_or(file)
@@ -716,7 +610,7 @@ pub fn load_file(root: &Path, file: &Path, fixtures: &Path) -> Result<Vec<Loaded
         let col = sc.referenced.column();
         let s = sc.value;
         for (l, c, m) in validate::scenario(&s, line, col, fixtures) {
-            errors.push(LoadError(format!("{}:{l}:{c}: {m}", file.display())));
+            errors.push(LoadError::at(file, l, c, m));
         }
         out.push(Loaded {
             file: file.to_path_buf(),
@@ -760,7 +654,7 @@ pub fn read_fixture(fixtures: &Path, rel: &str) -> Result<String, String> {
             "fixture path {rel:?} must be relative to fixtures/ without `..`"
         ));
     }
-    std::fs::read_to_string(fixtures.join(rel))
+    crate::suite::read_fixture_file(fixtures, rel)
         .map_err(|e| format!("fixture {rel:?} cannot be read: {e}"))
 }
 

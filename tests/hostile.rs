@@ -11,7 +11,15 @@
 //! password in any output. Because the server records everything, the tests also prove what
 //! was never sent: no write outside the scratch collections, nothing to another host, no
 //! request at all when a scenario file is malformed, nothing after a scratch collection's
-//! cleanup.
+//! cleanup (but the PROPFIND that checks it is gone).
+//!
+//! The server keeps track of the scratch collections (created, deleted) and can model a
+//! calendar trash bin as Nextcloud has one (`TrashBin`): a DELETE of a calendar keeps it at the
+//! same URL as a `deleted-calendar` unless the request carries `X-NC-CalDAV-No-Trashbin: 1`.
+//! The trash-bin tests prove that a run, an interrupted run and `cleanup` leave nothing, not
+//! even in the trash, and that what a server refuses to remove is said plainly. With live
+//! calendars in the home (`Server::with_calendars`) it also proves that `--read-only` sends
+//! no writing request at all.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -93,12 +101,36 @@ impl Seen {
     }
 }
 
+/// A calendar trash bin, as Nextcloud's: a DELETE of a calendar keeps it at the same URL as a
+/// `{http://nextcloud.com/ns}deleted-calendar` (its members still answer GET), and so does a
+/// second DELETE, unless the request carries `X-NC-CalDAV-No-Trashbin: 1`.
+#[derive(Clone, Copy, Debug)]
+struct TrashBin {
+    /// `nc-calendar-trashbin` in the DAV header of OPTIONS.
+    advertise: bool,
+    /// The header deletes for good (false: the server keeps everything, whatever is sent).
+    honour_header: bool,
+}
+
+/// What the server holds at a `ccf-*` collection URL of the home.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Coll {
+    Live,
+    Trashed,
+    Gone,
+}
+
 #[derive(Default)]
 struct State {
     seen: Mutex<Vec<Seen>>,
     /// Body bytes written by `Mode::Huge` answers (until the client stopped reading).
     huge_sent: AtomicU64,
     redirects: AtomicUsize,
+    /// Collections of the home whose name starts with `ccf-`, by name.
+    colls: Mutex<std::collections::BTreeMap<String, Coll>>,
+    trash: Option<TrashBin>,
+    /// Real calendars listed in the home (for `--read-only`), by name.
+    calendars: Vec<String>,
 }
 
 /// The hostile server: its own runtime (dropped with it, which stops every connection).
@@ -110,15 +142,33 @@ struct Server {
 
 impl Server {
     fn start(mode: Mode) -> Server {
-        Self::start_inner(mode, None)
+        Self::start_inner(mode, None, State::default())
     }
 
     /// The same server behind TLS with a self-signed certificate.
     fn start_tls(mode: Mode) -> Server {
-        Self::start_inner(mode, Some(tls_acceptor()))
+        Self::start_inner(mode, Some(tls_acceptor()), State::default())
     }
 
-    fn start_inner(mode: Mode, tls: Option<tokio_rustls::TlsAcceptor>) -> Server {
+    /// The server with a calendar trash bin.
+    fn with_trash(mode: Mode, trash: TrashBin) -> Server {
+        let state = State {
+            trash: Some(trash),
+            ..State::default()
+        };
+        Self::start_inner(mode, None, state)
+    }
+
+    /// The server with these real calendars in the home (listed by a Depth 1 PROPFIND).
+    fn with_calendars(mode: Mode, names: &[&str]) -> Server {
+        let state = State {
+            calendars: names.iter().map(|n| n.to_string()).collect(),
+            ..State::default()
+        };
+        Self::start_inner(mode, None, state)
+    }
+
+    fn start_inner(mode: Mode, tls: Option<tokio_rustls::TlsAcceptor>, state: State) -> Server {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -128,7 +178,7 @@ impl Server {
             .block_on(TcpListener::bind("127.0.0.1:0"))
             .expect("bind 127.0.0.1:0");
         let port = listener.local_addr().expect("local addr").port();
-        let state = Arc::new(State::default());
+        let state = Arc::new(state);
         let st = Arc::clone(&state);
         rt.spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
@@ -162,6 +212,27 @@ impl Server {
             .lock()
             .map(|s| s.clone())
             .unwrap_or_default()
+    }
+
+    /// The `ccf-*` collections the server still holds (live or in the trash bin).
+    fn held(&self) -> Vec<(String, Coll)> {
+        self.state
+            .colls
+            .lock()
+            .map(|c| {
+                c.iter()
+                    .filter(|(_, s)| **s != Coll::Gone)
+                    .map(|(n, s)| (n.clone(), *s))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Put a collection there, as an earlier run would have left it.
+    fn hold(&self, name: &str, c: Coll) {
+        if let Ok(mut m) = self.state.colls.lock() {
+            m.insert(name.to_string(), c);
+        }
     }
 }
 
@@ -249,12 +320,110 @@ fn scratch_of(target: &str) -> Option<&str> {
     (name.starts_with("ccf-") && !name.ends_with("-probe")).then_some(name)
 }
 
+/// `Some(name)` when `target` is a `ccf-*` collection of the home itself (not a member).
+fn collection_of(target: &str) -> Option<&str> {
+    let rest = target.strip_prefix(HOME)?;
+    let name = rest.strip_suffix('/').unwrap_or(rest);
+    (name.starts_with("ccf-") && !name.is_empty() && !name.contains('/')).then_some(name)
+}
+
+/// A multistatus listing `(href, resourcetype inner XML)` pairs.
+fn listing(entries: &[(String, String)]) -> String {
+    let mut b = String::from(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<D:multistatus xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav" xmlns:NC="http://nextcloud.com/ns">"#,
+    );
+    for (href, types) in entries {
+        b.push_str(&format!(
+            "<D:response><D:href>{href}</D:href><D:propstat><D:prop><D:resourcetype>{types}</D:resourcetype></D:prop><D:status>HTTP/1.1 200 OK</D:status></D:propstat></D:response>"
+        ));
+    }
+    b.push_str("</D:multistatus>");
+    b
+}
+
+const TRASHED: &str = "<D:collection/><NC:deleted-calendar/>";
+const CALENDAR: &str = "<D:collection/><C:calendar/>";
+
+/// Answers that depend on what the server holds, whatever the mode: OPTIONS with a trash bin,
+/// MKCALENDAR and DELETE of `ccf-*` collections (kept in the trash bin unless the header says
+/// otherwise), PROPFIND of a deleted or trashed collection, and the Depth 1 listing of the home.
+fn state_answer(req: &Seen, st: &State) -> Option<Vec<u8>> {
+    let mut colls = st.colls.lock().ok()?;
+    if req.method == "OPTIONS" {
+        let trash = st.trash?;
+        let mut dav = "1, 3, calendar-access".to_string();
+        if trash.advertise {
+            dav.push_str(", nc-calendar-trashbin");
+        }
+        return Some(full(
+            200,
+            &[("DAV", dav), ("Server", "hostile/1.0".into())],
+            b"",
+        ));
+    }
+    if req.method == "PROPFIND" && req.target == HOME && req.header("Depth") == Some("1") {
+        let mut entries = vec![(HOME.to_string(), "<D:collection/>".to_string())];
+        for c in &st.calendars {
+            entries.push((format!("{HOME}{c}/"), CALENDAR.to_string()));
+        }
+        for (n, c) in colls.iter() {
+            let types = match c {
+                Coll::Live => CALENDAR,
+                Coll::Trashed => TRASHED,
+                Coll::Gone => continue,
+            };
+            entries.push((format!("{HOME}{n}/"), types.to_string()));
+        }
+        return Some(full(207, &[xml_ct()], listing(&entries).as_bytes()));
+    }
+    let name = collection_of(&req.target)?.to_string();
+    match req.method.as_str() {
+        "MKCALENDAR" | "MKCOL" => {
+            colls.insert(name, Coll::Live);
+            None
+        }
+        "DELETE" => {
+            let purge = req.header("X-NC-CalDAV-No-Trashbin") == Some("1");
+            let before = colls.get(&name).copied();
+            let after = match st.trash {
+                Some(t) if !(purge && t.honour_header) && before != Some(Coll::Gone) => {
+                    Coll::Trashed
+                }
+                _ => Coll::Gone,
+            };
+            colls.insert(name, after);
+            Some(full(204, &[], b""))
+        }
+        "PROPFIND" => match colls.get(&name) {
+            Some(Coll::Gone) => Some(full(404, &[], b"")),
+            Some(Coll::Trashed) => Some(full(
+                207,
+                &[xml_ct()],
+                listing(&[(req.target.clone(), TRASHED.to_string())]).as_bytes(),
+            )),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn is_scenario_request(req: &Seen) -> bool {
     let Some(name) = scratch_of(&req.target) else {
         return false;
     };
     let is_collection = req.target.trim_end_matches('/') == format!("{HOME}{name}");
     !(req.method == "MKCALENDAR" || req.method == "DELETE" && is_collection)
+}
+
+/// A PROPFIND Depth 0 of a `ccf-*` collection after its DELETE: the check that it is gone.
+fn is_gone_check(seen: &[Seen], r: &Seen) -> bool {
+    r.method == "PROPFIND"
+        && r.header("Depth") == Some("0")
+        && collection_of(&r.target).is_some()
+        && seen
+            .iter()
+            .any(|d| d.method == "DELETE" && d.target == r.target && d.at <= r.at)
 }
 
 fn basic(user: &str, pass: &str) -> String {
@@ -351,6 +520,9 @@ async fn answer<S: Io>(sock: &mut S, req: &Seen, mode: &Mode, st: &State) -> std
                 b"",
             ))
             .await;
+    }
+    if let Some(ans) = state_answer(req, st) {
+        return sock.write_all(&ans).await;
     }
     let discovery_propfind = req.method == "PROPFIND" && scratch_of(&req.target).is_none();
     match mode {
@@ -812,10 +984,13 @@ fn assert_safe(seen: &[Seen]) {
         .filter(|r| r.method == "DELETE" && is_collection(&r.target))
     {
         let coll = d.target.clone();
-        if let Some(late) = seen
-            .iter()
-            .find(|r| r.at > d.at && r.target.starts_with(&coll) && r.method != "DELETE")
-        {
+        // After the DELETE only another DELETE (past a trash bin) and the PROPFIND Depth 0 of
+        // the collection itself (checking that it is gone) may follow.
+        let check =
+            |r: &Seen| r.method == "PROPFIND" && r.target == coll && r.header("Depth") == Some("0");
+        if let Some(late) = seen.iter().find(|r| {
+            r.at > d.at && r.target.starts_with(&coll) && r.method != "DELETE" && !check(r)
+        }) {
             panic!(
                 "{} {} was sent after the cleanup DELETE {}",
                 late.method, late.target, coll
@@ -1074,10 +1249,12 @@ fn a_redirect_loop_in_a_scenario_is_not_followed() {
         &[],
         &["status: expected 207, got 301"],
     );
-    let loops = server
-        .seen()
+    let seen = server.seen();
+    let loops = seen
         .iter()
-        .filter(|r| r.method == "PROPFIND" && scratch_of(&r.target).is_some())
+        .filter(|r| {
+            r.method == "PROPFIND" && scratch_of(&r.target).is_some() && !is_gone_check(&seen, r)
+        })
         .count();
     assert_eq!(loops, 1, "the redirect was followed");
 }
@@ -1416,7 +1593,10 @@ fn the_scope_guard_refuses_every_escape_and_nothing_reaches_the_server() {
     let seen = server.seen();
     assert_safe(&seen);
     // Only creation and deletion of the scratch calendars (and discovery) reached the server.
-    let scenario_requests: Vec<&Seen> = seen.iter().filter(|r| is_scenario_request(r)).collect();
+    let scenario_requests: Vec<&Seen> = seen
+        .iter()
+        .filter(|r| is_scenario_request(r) && !is_gone_check(&seen, r))
+        .collect();
     assert!(
         scenario_requests.is_empty(),
         "scenario requests reached the server: {scenario_requests:#?}"
@@ -1583,4 +1763,391 @@ fn a_failing_setup_or_teardown_is_inconclusive_never_a_fail() {
         "{out:?}"
     );
     assert_safe(&server.seen());
+}
+
+// ------------------------------------------------------------------ servers that keep what was deleted
+
+/// `cleanup` against the server, with the test credentials.
+fn cleanup_args(server: &Server, extra: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = [
+        "cleanup",
+        "--url",
+        &server.url(),
+        "--user",
+        USER,
+        "--password-env",
+        "CCF_HOSTILE_PW",
+        "--timeout",
+        "2",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    v.extend(extra.iter().map(|s| s.to_string()));
+    v
+}
+
+/// The DELETEs of `ccf-*` collections the server received, in order.
+fn collection_deletes(seen: &[Seen]) -> Vec<&Seen> {
+    seen.iter()
+        .filter(|r| r.method == "DELETE" && collection_of(&r.target).is_some())
+        .collect()
+}
+
+/// Every collection DELETE is followed by a PROPFIND Depth 0 of that collection (the check
+/// that it is gone).
+fn assert_checked(seen: &[Seen]) {
+    for d in collection_deletes(seen) {
+        assert!(
+            seen.iter().any(|r| r.at >= d.at
+                && r.method == "PROPFIND"
+                && r.target == d.target
+                && r.header("Depth") == Some("0")),
+            "DELETE {} was not checked with a PROPFIND",
+            d.target
+        );
+    }
+}
+
+const NEXTCLOUD: TrashBin = TrashBin {
+    advertise: true,
+    honour_header: true,
+};
+
+#[test]
+fn a_run_against_a_trash_bin_leaves_nothing_not_even_in_the_trash() {
+    let server = Server::with_trash(Mode::Good, NEXTCLOUD);
+    let dir = Dir::new(&[("hostile.yaml", BASIC_SCENARIOS)]);
+    let out = run(&args(&server, &dir, &[]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let seen = server.seen();
+    assert_safe(&seen);
+    assert_checked(&seen);
+    let deletes = collection_deletes(&seen);
+    // The probe and the two scenario calendars.
+    assert_eq!(deletes.len(), 3, "{deletes:#?}");
+    for d in deletes {
+        assert_eq!(
+            d.header("X-NC-CalDAV-No-Trashbin"),
+            Some("1"),
+            "DELETE {} did not bypass the advertised trash bin",
+            d.target
+        );
+    }
+    assert!(server.held().is_empty(), "left: {:?}", server.held());
+    assert!(!out.all().contains("could not be removed"), "{out:?}");
+    // And `cleanup` finds nothing, in the home or in the trash.
+    let out = run(&cleanup_args(&server, &[]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("no scratch collections"), "{out:?}");
+}
+
+#[test]
+fn a_server_that_keeps_deleted_calendars_without_saying_so_gets_the_header_too() {
+    let server = Server::with_trash(
+        Mode::Good,
+        TrashBin {
+            advertise: false,
+            honour_header: true,
+        },
+    );
+    let dir = Dir::new(&[("hostile.yaml", BASIC_SCENARIOS)]);
+    let out = run(&args(&server, &dir, &[]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let seen = server.seen();
+    assert_safe(&seen);
+    assert_checked(&seen);
+    // Each collection: a plain DELETE (kept), the check, a DELETE with the header (gone).
+    let deletes = collection_deletes(&seen);
+    assert_eq!(deletes.len(), 6, "{deletes:#?}");
+    assert_eq!(
+        deletes
+            .iter()
+            .filter(|d| d.header("X-NC-CalDAV-No-Trashbin") == Some("1"))
+            .count(),
+        3
+    );
+    assert!(server.held().is_empty(), "left: {:?}", server.held());
+}
+
+#[test]
+fn what_a_server_refuses_to_remove_is_said_plainly() {
+    let server = Server::with_trash(
+        Mode::Good,
+        TrashBin {
+            advertise: true,
+            honour_header: false,
+        },
+    );
+    let dir = Dir::new(&[("hostile.yaml", BASIC_SCENARIOS)]);
+    let out = run(&args(&server, &dir, &[]));
+    // The steps passed; the cleanup could not remove the scratch calendar: inconclusive.
+    assert_eq!(out.code, 101, "{out:?}");
+    assert!(out.stdout.contains("0 passed; 2 failed"), "{out:?}");
+    for block in out.stdout.split("---- ").skip(1) {
+        let message = block.split_once("----\n").map(|x| x.1).unwrap_or("");
+        assert!(
+            message.starts_with("inconclusive: the steps passed, but the scratch calendar could not be deleted: still there after DELETE with X-NC-CalDAV-No-Trashbin: 1"),
+            "{block}"
+        );
+        assert!(message.contains("keeps it in its trash bin"), "{block}");
+    }
+    // The summary names every collection left, the probe included.
+    assert!(
+        out.stderr
+            .contains("warning: 3 scratch collection(s) could not be removed from the server"),
+        "{out:?}"
+    );
+    assert_eq!(server.held().len(), 3, "{:?}", server.held());
+    assert_safe(&server.seen());
+    // `cleanup` finds them in the trash, tries, and exits 1 saying what is left.
+    let out = run(&cleanup_args(&server, &[]));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert_eq!(out.stdout.matches("NOT REMOVED").count(), 3, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("3 scratch collection(s) could not be removed for good"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn cleanup_empties_the_trash_of_scratch_collections_and_nothing_else() {
+    let server = Server::with_trash(Mode::Good, NEXTCLOUD);
+    server.hold("ccf-0badc0de-1", Coll::Trashed);
+    server.hold("ccf-0badc0de-2b", Coll::Live);
+    server.hold("ccf-0badc0de-probe", Coll::Trashed);
+    // Decoys: named like scratch collections, but not in the pattern.
+    server.hold("ccf-mine", Coll::Live);
+    server.hold("ccf-0BADC0DE-1", Coll::Trashed);
+    let out = run(&cleanup_args(&server, &["--dry-run"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.stdout.matches("would delete").count(), 3, "{out:?}");
+    assert_eq!(
+        out.stdout
+            .matches("would delete (now in the server's trash bin)")
+            .count(),
+        2,
+        "{out:?}"
+    );
+    assert_eq!(server.held().len(), 5, "--dry-run changed something");
+    let out = run(&cleanup_args(&server, &[]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        out.stdout
+            .matches("deleted with X-NC-CalDAV-No-Trashbin: 1; PROPFIND Depth 0 answers 404")
+            .count(),
+        3,
+        "{out:?}"
+    );
+    assert_eq!(
+        server.held(),
+        vec![
+            ("ccf-0BADC0DE-1".to_string(), Coll::Trashed),
+            ("ccf-mine".to_string(), Coll::Live)
+        ]
+    );
+    let seen = server.seen();
+    assert_checked(&seen);
+    for d in collection_deletes(&seen) {
+        assert!(
+            d.target.contains("ccf-0badc0de-"),
+            "cleanup deleted {}",
+            d.target
+        );
+    }
+}
+
+#[test]
+fn an_interrupted_run_leaves_nothing_in_the_trash() {
+    // Slow scenario requests keep the run inside its first scenario when SIGINT arrives.
+    let server = Server::with_trash(Mode::Slow(Duration::from_millis(1500)), NEXTCLOUD);
+    let dir = Dir::new(&[("hostile.yaml", BASIC_SCENARIOS)]);
+    let mut child = Command::new(BIN)
+        .args(args(&server, &dir, &[]))
+        .env_remove("CALDAV_URL")
+        .env_remove("CALDAV_USER")
+        .env_remove("CALDAV_PASSWORD")
+        .env("CCF_HOSTILE_PW", PASSWORD)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the binary");
+    let started = Instant::now();
+    // Wait until a scenario calendar (not the probe) exists.
+    while !server
+        .held()
+        .iter()
+        .any(|(n, c)| *c == Coll::Live && !n.ends_with("-probe"))
+    {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "no scenario calendar was created"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break st;
+        }
+        if started.elapsed() > RUN_LIMIT {
+            let _ = child.kill();
+            panic!("the interrupted run hung");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+    }
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("deleted http://127.0.0.1:"), "{err}");
+    assert!(!err.contains("NOT REMOVED"), "{err}");
+    assert!(server.held().is_empty(), "left: {:?}\n{err}", server.held());
+    let seen = server.seen();
+    assert_safe(&seen);
+    assert_checked(&seen);
+}
+
+// ------------------------------------------------------------------ --read-only
+
+/// Read-only scenarios whose steps would write anyway: each must be refused before it is sent.
+const READ_ONLY_WRITES: &str = r#"scenarios:
+  - name: put-into-a-real-calendar
+    desc: PUT into the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.7]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: PUT, path: "{home}work/x.ics", fixture: ical/event.ics, expect: { status: 201 } }
+  - name: delete-a-real-calendar
+    desc: DELETE the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.6]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: DELETE, path: "{home}work/", expect: { status: 204 } }
+  - name: mkcalendar-in-home
+    desc: MKCALENDAR in the home
+    requirement: r
+    spec: [RFC4791 §5.3.1]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: MKCALENDAR, path: "{home}new/", expect: { status: 201 } }
+  - name: proppatch-a-real-calendar
+    desc: PROPPATCH the user's calendar
+    requirement: r
+    spec: [RFC4918 §9.2]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - method: PROPPATCH
+        path: "{home}work/"
+        body: '<D:propertyupdate xmlns:D="DAV:"><D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set></D:propertyupdate>'
+        expect: { status: 207 }
+  - name: override-to-delete
+    desc: GET with X-HTTP-Method-Override DELETE
+    requirement: r
+    spec: [RFC4918 §9.6]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: GET, path: "{home}work/", headers: { X-HTTP-Method-Override: DELETE }, expect: { status: 200 } }
+  - name: a-read
+    desc: PROPFIND of the home, which is allowed
+    requirement: r
+    spec: [RFC4918 §9.1]
+    read_only: true
+    scratch: { calendar: none }
+    steps:
+      - { method: PROPFIND, path: "{home}", depth: "0", expect: { status: 207 } }
+"#;
+
+const WRITES: &[&str] = &[
+    "PUT",
+    "DELETE",
+    "MKCALENDAR",
+    "MKCOL",
+    "PROPPATCH",
+    "MOVE",
+    "COPY",
+    "POST",
+    "LOCK",
+    "UNLOCK",
+    "ACL",
+];
+
+#[test]
+fn read_only_checks_the_real_calendars_and_sends_no_write_at_all() {
+    let server = Server::with_calendars(Mode::Good, &["work", "family"]);
+    let dir = Dir::new(&[("writes.yaml", READ_ONLY_WRITES)]);
+    let out = run(&args(&server, &dir, &["--read-only", "--profile", "none"]));
+    // The hostile server's answers are not those of a calendar: some checks fail.
+    assert!(out.code == 0 || out.code == 101, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("read-only:  2 calendar(s) in the home: work, family"),
+        "{out:?}"
+    );
+    for cal in ["work", "family"] {
+        for check in caldav_conformance::readonly::CHECKS {
+            let name = format!("readonly/{cal}::{}", check.name);
+            assert!(out.stdout.contains(&name), "no trial {name}:\n{out:?}");
+        }
+    }
+    // Each writing step was refused by the scope guard, the read went through.
+    for name in [
+        "put-into-a-real-calendar",
+        "delete-a-real-calendar",
+        "mkcalendar-in-home",
+        "proppatch-a-real-calendar",
+        "override-to-delete",
+    ] {
+        let block = out
+            .stdout
+            .split("---- ")
+            .find(|b| b.starts_with(&format!("writes::{name} ")))
+            .unwrap_or_else(|| panic!("{name} did not fail:\n{out:?}"));
+        assert!(block.contains("scope guard refused"), "{block}");
+    }
+    assert!(
+        out.stdout
+            .lines()
+            .any(|l| l.starts_with("test writes::a-read ") && l.ends_with("... ok")),
+        "{out:?}"
+    );
+    // Calendar data stays out of the output unless --show-data is given.
+    assert!(!out.all().contains("SUMMARY:x"), "{out:?}");
+    let seen = server.seen();
+    for r in &seen {
+        assert!(
+            !WRITES.contains(&r.method.as_str()),
+            "--read-only sent {} {}",
+            r.method,
+            r.target
+        );
+        assert!(
+            r.header("X-HTTP-Method-Override").is_none(),
+            "--read-only sent a method override: {} {}",
+            r.method,
+            r.target
+        );
+    }
+    // The real calendars were read: listed, and queried.
+    assert!(seen
+        .iter()
+        .any(|r| r.method == "REPORT" && r.target == format!("{HOME}work/")));
+    assert!(seen
+        .iter()
+        .any(|r| r.method == "PROPFIND" && r.target == HOME && r.header("Depth") == Some("1")));
 }

@@ -1,7 +1,9 @@
 //! Requirements are verbatim: every scenario's `requirement:` is an excerpt of a section its
 //! `spec:` cites (whitespace normalised, `[...]` for elisions), that section exists in the texts
 //! shipped in `fixtures/rfc/`, and its `level` is the strongest BCP 14 keyword of the quote.
-//! Every `fail` or `flaky` baseline entry quotes, verbatim, a MUST of its `violates:` section.
+//! The same holds for the `--read-only` checks (`readonly::CHECKS`), which are not scenario
+//! files. Every `fail` or `flaky` baseline entry quotes, verbatim, a MUST of its `violates:`
+//! section.
 //! The check is itself shown to fail when one word of each quote is changed.
 
 use caldav_conformance::baseline::{Baseline, Expected};
@@ -23,13 +25,26 @@ fn scenarios() -> Vec<Loaded> {
         Err(errs) => panic!(
             "scenarios do not load:\n{}",
             errs.iter()
-                .map(|e| e.0.as_str())
+                .map(|e| e.to_string())
                 .collect::<Vec<_>>()
                 .join("\n")
         ),
     };
     let base = chrono::NaiveDate::from_ymd_opt(2030, 1, 1).expect("date");
     all.push(scenario::oracle_scenario(1, base));
+    // The --read-only checks, as the trials of one calendar (readonly::CHECKS).
+    let cal = caldav_conformance::readonly::Calendar {
+        name: "work".into(),
+        url: url::Url::parse("http://h/cal/u/work/").expect("url"),
+    };
+    let opts = caldav_conformance::readonly::Options {
+        max_objects: 1,
+        show_data: false,
+        year: 2030,
+    };
+    let live = caldav_conformance::readonly::trials(&[cal], &opts);
+    assert_eq!(live.len(), caldav_conformance::readonly::CHECKS.len());
+    all.extend(live);
     all
 }
 
@@ -177,6 +192,37 @@ fn the_check_fails_when_one_word_of_a_quote_changes() {
         checked += 1;
     }
     assert!(checked > 0, "no verbatim quote to mutate");
+}
+
+#[test]
+fn the_baseline_check_fails_when_one_word_of_a_quote_changes() {
+    let mut lib = library();
+    let mut checked = 0;
+    for f in baseline_files() {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        let Ok(b) = scenario::parse_yaml::<Baseline>(&text) else {
+            continue;
+        };
+        for (name, e) in &b.expect {
+            let (Some(q), Some(v)) = (&e.quote, &e.violates) else {
+                continue;
+            };
+            let cite = std::slice::from_ref(v);
+            if lib.check_quote(q, cite).is_err() {
+                continue; // reported by every_baseline_fail_quotes_a_must_of_its_section
+            }
+            let Some(bad) = change_one_word(q) else {
+                continue;
+            };
+            assert!(
+                lib.check_quote(&bad, cite).is_err(),
+                "{} {name}: a quote with one word changed still passes: {bad:?}",
+                f.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} baseline quotes mutated");
 }
 
 #[test]

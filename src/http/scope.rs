@@ -48,11 +48,7 @@ impl Scope {
                 req.method, req.url
             ));
         }
-        let overridden = METHOD_OVERRIDE_HEADERS
-            .iter()
-            .filter_map(|h| req.get_header(h))
-            .any(|m| is_write_method(m.trim()));
-        if !is_write_method(&req.method) && !overridden {
+        if !is_write(req) {
             return Ok(());
         }
         self.check_url(origin, &req.url, &req.method)?;
@@ -105,6 +101,15 @@ const METHOD_OVERRIDE_HEADERS: &[&str] = &[
 
 fn is_write_method(m: &str) -> bool {
     WRITE_METHODS.contains(&m.to_ascii_uppercase().as_str())
+}
+
+/// True when the request writes: a writing method, or a method-override header naming one.
+pub fn is_write(req: &Request) -> bool {
+    is_write_method(&req.method)
+        || METHOD_OVERRIDE_HEADERS
+            .iter()
+            .filter_map(|h| req.get_header(h))
+            .any(|m| is_write_method(m.trim()))
 }
 
 /// Percent-decode a path and refuse dot segments and encoded slashes that could escape a prefix.

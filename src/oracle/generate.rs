@@ -173,19 +173,25 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
     let dtstart = flavor.make(rand_local(rng, day));
     let end = rand_end(rng, &dtstart, !recurring);
     let mut ev = Event {
-        dtstart,
-        end,
-        rrule: None,
-        exdates: Vec::new(),
-        rdates: Vec::new(),
-        overrides: Vec::new(),
         alarm: rand_alarm(rng, base),
+        ..Event::single(dtstart, end)
     };
     if !recurring {
         return (ev, flavor.tag().to_string());
     }
     let mut rule = gen_rule(rng, &dtstart);
-    let firsts = first_locals(&dtstart, &rule, 10);
+    gen_term(rng, &dtstart, flavor, &mut rule);
+    let firsts = first_locals(&dtstart, &rule, 8);
+    let used = gen_exceptions(rng, &firsts, &mut ev);
+    gen_rdate(rng, &firsts, &rule, &used, &mut ev);
+    ev.rrule = Some(rule);
+    (ev, format!("rrule-{}", flavor.tag()))
+}
+
+/// COUNT, UNTIL (exactly at an instance or between two) or no end.
+fn gen_term(rng: &mut StdRng, dtstart: &When, flavor: Flavor, rule: &mut Rule) {
+    let dtstart = *dtstart;
+    let firsts = first_locals(&dtstart, rule, 10);
     match rng.random_range(0..10) {
         0..=3 => rule.term = Term::Count(rng.random_range(1..13)),
         4..=6 if firsts.len() > 2 => {
@@ -206,7 +212,11 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
         }
         _ => {}
     }
-    let firsts = first_locals(&dtstart, &rule, 8);
+}
+
+/// EXDATEs and overridden instances among the first instances; the instances they used.
+fn gen_exceptions(rng: &mut StdRng, firsts: &[T], ev: &mut Event) -> BTreeSet<T> {
+    let dtstart = ev.dtstart;
     let mut used: BTreeSet<T> = BTreeSet::new();
     for _ in 0..rng.random_range(0..3) {
         // Never remove every instance: an empty recurrence set is a degenerate object.
@@ -239,6 +249,12 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
             end: rand_end(rng, &nd, false),
         });
     }
+    used
+}
+
+/// Sometimes an RDATE that is no RRULE instance and not already used.
+fn gen_rdate(rng: &mut StdRng, firsts: &[T], rule: &Rule, used: &BTreeSet<T>, ev: &mut Event) {
+    let dtstart = ev.dtstart;
     if rng.random_bool(0.35) {
         // An RDATE that is not an RRULE instance: another day, and for timed events another
         // wall-clock hour than DTSTART's.
@@ -249,13 +265,11 @@ pub(super) fn gen_event(rng: &mut StdRng, base: NaiveDate, recurring: bool) -> (
         } else {
             at(day, 15 + rng.random_range(0..2u32), 0)
         };
-        let all = first_locals(&dtstart, &rule, 200);
+        let all = first_locals(&dtstart, rule, 200);
         if !all.contains(&rl) && !used.contains(&rl) {
             ev.rdates.push(dtstart.with_local(rl));
         }
     }
-    ev.rrule = Some(rule);
-    (ev, format!("rrule-{}", flavor.tag()))
 }
 
 pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {
@@ -299,6 +313,7 @@ pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {
         3 => "todo-due",
         _ => "todo",
     };
+    let alarm = todo_alarm(rand_alarm(rng, base), dtstart.is_some(), due.is_some());
     (
         Todo {
             dtstart,
@@ -306,10 +321,23 @@ pub(super) fn gen_todo(rng: &mut StdRng, base: NaiveDate) -> (Todo, String) {
             duration,
             completed,
             created,
-            alarm: rand_alarm(rng, base),
+            alarm,
         },
         tag.to_string(),
     )
+}
+
+/// A VTODO's VALARM trigger made valid for the todo (RFC 5545 §3.8.6.3): a trigger relative to
+/// the start needs DTSTART, so without one it is made relative to DUE (RELATED=END); a VTODO
+/// with neither DTSTART nor DUE carries no alarm.
+fn todo_alarm(trigger: Option<String>, has_start: bool, has_due: bool) -> Option<String> {
+    let t = trigger?;
+    match (has_start, has_due) {
+        (true, _) => Some(t),
+        (false, true) if t.starts_with(":-P") => Some(format!(";RELATED=END{t}")),
+        (false, true) => Some(t),
+        (false, false) => None,
+    }
 }
 
 /// Boundary instants of an object (instance starts and ends, VTODO times), in UTC as read
@@ -462,6 +490,25 @@ pub fn generate(seed: u64, uid_prefix: &str, base: NaiveDate) -> Case {
 mod tests {
     use super::*;
     use crate::oracle::testutil::*;
+
+    #[test]
+    fn todo_alarms_are_valid() {
+        for seed in 0..200 {
+            for o in generate(seed, "p", d(2025, 10, 20)).objects {
+                let Body::Todo(t) = &o.body else { continue };
+                let Some(a) = &t.alarm else { continue };
+                assert!(t.dtstart.is_some() || t.due.is_some(), "{}: {a}", o.name);
+                if t.dtstart.is_none() && a.starts_with(":-P") {
+                    panic!("{}: a START-relative trigger without DTSTART: {a}", o.name);
+                }
+            }
+        }
+        assert_eq!(
+            todo_alarm(Some(":-PT15M".into()), false, true).as_deref(),
+            Some(";RELATED=END:-PT15M")
+        );
+        assert_eq!(todo_alarm(Some(":-PT15M".into()), false, false), None);
+    }
 
     #[test]
     fn generator_is_deterministic_valid_and_expandable() {

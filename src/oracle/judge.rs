@@ -503,7 +503,7 @@ mod tests {
     }
 
     #[test]
-    fn vtodo_table_every_row() {
+    fn vtodo_table_rows_with_dtstart_or_due() {
         let ds = t(2025, 5, 1, 10, 0);
         let due = t(2025, 5, 1, 12, 0);
         let h = |x: T, n: i64| x + Duration::hours(n);
@@ -553,6 +553,20 @@ mod tests {
         assert!(mt(&r4, Some(h(due, -1)), Some(due)), "end >= DUE");
         assert!(!mt(&r4, Some(due), Some(h(due, 1))), "start < DUE");
         assert!(!mt(&r4, Some(h(due, -2)), Some(h(due, -1))));
+    }
+
+    #[test]
+    fn vtodo_table_rows_without_dtstart_or_due() {
+        let ds = t(2025, 5, 1, 10, 0);
+        let h = |x: T, n: i64| x + Duration::hours(n);
+        let todo = |dtstart, due, duration, completed, created| Todo {
+            dtstart,
+            due,
+            duration,
+            completed,
+            created,
+            alarm: None,
+        };
         // Rows 5-8: COMPLETED and CREATED.
         let (cr, co) = (t(2025, 4, 1, 8, 0), t(2025, 4, 20, 8, 0));
         let r5 = todo(None, None, None, Some(co), Some(cr));
@@ -708,6 +722,13 @@ mod tests {
         assert!(expected(&o, &exp, &r, CompType::Vevent, Floating::Utc).is_none());
     }
 
+    /// Each (matches, start, end): whether a VEVENT query with that range returns `o`.
+    fn expect_matches(o: &Obj, cases: &[(bool, T, T)]) {
+        for &(want, s, e) in cases {
+            assert_eq!(m(o, Some(s), Some(e)), want, "range {s} .. {e}");
+        }
+    }
+
     #[test]
     fn tzid_recurrence_follows_dst() {
         // Weekly Sundays 09:00 Berlin from 2025-03-23 (CET, 08:00Z); after 30 March CEST (07:00Z).
@@ -723,26 +744,15 @@ mod tests {
             term: Term::Count(3),
         });
         let o = obj(Body::Event(e));
-        assert!(m(
+        expect_matches(
             &o,
-            Some(t(2025, 3, 23, 8, 0)),
-            Some(t(2025, 3, 23, 8, 1))
-        ));
-        assert!(!m(
-            &o,
-            Some(t(2025, 3, 23, 7, 0)),
-            Some(t(2025, 3, 23, 8, 0))
-        ));
-        assert!(m(
-            &o,
-            Some(t(2025, 3, 30, 7, 0)),
-            Some(t(2025, 3, 30, 7, 1))
-        ));
-        assert!(!m(
-            &o,
-            Some(t(2025, 3, 30, 7, 30)),
-            Some(t(2025, 3, 30, 8, 30))
-        ));
+            &[
+                (true, t(2025, 3, 23, 8, 0), t(2025, 3, 23, 8, 1)),
+                (false, t(2025, 3, 23, 7, 0), t(2025, 3, 23, 8, 0)),
+                (true, t(2025, 3, 30, 7, 0), t(2025, 3, 30, 7, 1)),
+                (false, t(2025, 3, 30, 7, 30), t(2025, 3, 30, 8, 30)),
+            ],
+        );
         // New York: 2025-11-02 ends DST; 10:00 local is 14:00Z before, 15:00Z after.
         let mut e = ev(
             When::Zoned(Zone::NewYork, t(2025, 10, 26, 10, 0)),
@@ -756,21 +766,14 @@ mod tests {
             term: Term::Until(When::Utc(t(2025, 11, 2, 15, 0))),
         });
         let o = obj(Body::Event(e));
-        assert!(m(
+        expect_matches(
             &o,
-            Some(t(2025, 10, 26, 14, 0)),
-            Some(t(2025, 10, 26, 14, 1))
-        ));
-        assert!(m(
-            &o,
-            Some(t(2025, 11, 2, 15, 0)),
-            Some(t(2025, 11, 2, 15, 1))
-        ));
-        assert!(!m(
-            &o,
-            Some(t(2025, 11, 2, 14, 0)),
-            Some(t(2025, 11, 2, 15, 0))
-        ));
+            &[
+                (true, t(2025, 10, 26, 14, 0), t(2025, 10, 26, 14, 1)),
+                (true, t(2025, 11, 2, 15, 0), t(2025, 11, 2, 15, 1)),
+                (false, t(2025, 11, 2, 14, 0), t(2025, 11, 2, 15, 0)),
+            ],
+        );
     }
 
     #[test]

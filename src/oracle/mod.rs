@@ -29,7 +29,7 @@ mod run;
 pub use generate::{generate, Case};
 pub use judge::{expand, expected, Expansion, Floating, Verdict};
 pub use model::{Body, CompType, Event, Obj, TimeRange, Todo, When, Zone};
-pub use run::{query_body, run_on, Summary};
+pub use run::{query_body, run_on, OracleError, Summary};
 
 use chrono::NaiveDateTime;
 
@@ -66,15 +66,7 @@ pub(crate) mod testutil {
         at(d(y, m, dd), h, mi)
     }
     pub(crate) fn ev(dtstart: When, end: EvEnd) -> Event {
-        Event {
-            dtstart,
-            end,
-            rrule: None,
-            exdates: Vec::new(),
-            rdates: Vec::new(),
-            overrides: Vec::new(),
-            alarm: None,
-        }
+        Event::single(dtstart, end)
     }
     pub(crate) fn obj(body: Body) -> Obj {
         Obj {

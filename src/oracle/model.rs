@@ -348,6 +348,19 @@ pub struct Obj {
 }
 
 impl Event {
+    /// A single (non-recurring) event without alarm.
+    pub(super) fn single(dtstart: When, end: EvEnd) -> Event {
+        Event {
+            dtstart,
+            end,
+            rrule: None,
+            exdates: Vec::new(),
+            rdates: Vec::new(),
+            overrides: Vec::new(),
+            alarm: None,
+        }
+    }
+
     pub(super) fn whens(&self) -> Vec<When> {
         let mut v = vec![self.dtstart];
         if let EvEnd::Dtend(w) = self.end {

@@ -151,116 +151,109 @@ fn prune(e: &mut Event, horizon: T) {
 
 /// One-step simplifications of an object, each still a valid calendar object.
 fn simpler_objects(o: &Obj, horizon: T) -> Vec<(String, Obj)> {
+    let edits = match &o.body {
+        Body::Event(e) => event_edits(e),
+        Body::Todo(t) => todo_edits(t),
+    };
     let mut out = Vec::new();
-    let mut with = |what: &str, f: &dyn Fn(&mut Body)| {
+    for (what, edit) in edits {
         let mut c = o.clone();
-        f(&mut c.body);
+        edit(&mut c.body);
         if let Body::Event(e) = &mut c.body {
             prune(e, horizon);
         }
         if c != *o {
-            out.push((what.to_string(), c));
-        }
-    };
-    match &o.body {
-        Body::Event(e) => {
-            with("no VALARM", &|b| {
-                if let Body::Event(e) = b {
-                    e.alarm = None;
-                }
-            });
-            with("no recurrence", &|b| {
-                if let Body::Event(e) = b {
-                    e.rrule = None;
-                    e.rdates.clear();
-                    e.exdates.clear();
-                    e.overrides.clear();
-                }
-            });
-            with("no overridden instance", &|b| {
-                if let Body::Event(e) = b {
-                    e.overrides.clear();
-                }
-            });
-            for i in 0..e.overrides.len() {
-                with(&format!("without override {}", i + 1), &|b| {
-                    if let Body::Event(e) = b {
-                        e.overrides.remove(i);
-                    }
-                });
-            }
-            with("no EXDATE", &|b| {
-                if let Body::Event(e) = b {
-                    e.exdates.clear();
-                }
-            });
-            if e.rrule.is_some() {
-                with("no RDATE", &|b| {
-                    if let Body::Event(e) = b {
-                        e.rdates.clear();
-                    }
-                });
-                with("no RRULE", &|b| {
-                    if let Body::Event(e) = b {
-                        e.rrule = None;
-                    }
-                });
-            }
-            with("simpler RRULE", &|b| {
-                if let Body::Event(Event { rrule: Some(r), .. }) = b {
-                    r.byday.clear();
-                    r.bymonthday = None;
-                    r.interval = 1;
-                }
-            });
-            with("fewer instances", &|b| {
-                if let Body::Event(Event { rrule: Some(r), .. }) = b {
-                    if let Term::Count(n) = r.term {
-                        r.term = Term::Count((n / 2).max(1));
-                    }
-                }
-            });
-        }
-        Body::Todo(t) => {
-            with("no VALARM", &|b| {
-                if let Body::Todo(t) = b {
-                    t.alarm = None;
-                }
-            });
-            with("no CREATED", &|b| {
-                if let Body::Todo(t) = b {
-                    t.created = None;
-                }
-            });
-            with("no COMPLETED", &|b| {
-                if let Body::Todo(t) = b {
-                    t.completed = None;
-                }
-            });
-            if t.dtstart.is_some() {
-                with("no DURATION", &|b| {
-                    if let Body::Todo(t) = b {
-                        t.duration = None;
-                    }
-                });
-            }
-            if t.due.is_some() && t.duration.is_none() {
-                with("no DTSTART", &|b| {
-                    if let Body::Todo(t) = b {
-                        t.dtstart = None;
-                    }
-                });
-            }
-            if t.dtstart.is_some() {
-                with("no DUE", &|b| {
-                    if let Body::Todo(t) = b {
-                        t.due = None;
-                    }
-                });
-            }
+            out.push((what, c));
         }
     }
     out
+}
+
+type Edit = Box<dyn Fn(&mut Body)>;
+
+fn on_event(f: impl Fn(&mut Event) + 'static) -> Edit {
+    Box::new(move |b| {
+        if let Body::Event(e) = b {
+            f(e)
+        }
+    })
+}
+
+fn on_todo(f: impl Fn(&mut Todo) + 'static) -> Edit {
+    Box::new(move |b| {
+        if let Body::Todo(t) = b {
+            f(t)
+        }
+    })
+}
+
+fn event_edits(e: &Event) -> Vec<(String, Edit)> {
+    let mut v: Vec<(String, Edit)> = vec![
+        ("no VALARM".into(), on_event(|e| e.alarm = None)),
+        (
+            "no recurrence".into(),
+            on_event(|e| {
+                e.rrule = None;
+                e.rdates.clear();
+                e.exdates.clear();
+                e.overrides.clear();
+            }),
+        ),
+        (
+            "no overridden instance".into(),
+            on_event(|e| e.overrides.clear()),
+        ),
+    ];
+    for i in 0..e.overrides.len() {
+        let f = on_event(move |e| {
+            e.overrides.remove(i);
+        });
+        v.push((format!("without override {}", i + 1), f));
+    }
+    v.push(("no EXDATE".into(), on_event(|e| e.exdates.clear())));
+    if e.rrule.is_some() {
+        v.push(("no RDATE".into(), on_event(|e| e.rdates.clear())));
+        v.push(("no RRULE".into(), on_event(|e| e.rrule = None)));
+    }
+    v.push((
+        "simpler RRULE".into(),
+        on_event(|e| {
+            if let Some(r) = &mut e.rrule {
+                r.byday.clear();
+                r.bymonthday = None;
+                r.interval = 1;
+            }
+        }),
+    ));
+    v.push((
+        "fewer instances".into(),
+        on_event(|e| {
+            if let Some(Rule {
+                term: Term::Count(n),
+                ..
+            }) = &mut e.rrule
+            {
+                *n = (*n / 2).max(1);
+            }
+        }),
+    ));
+    v
+}
+
+fn todo_edits(t: &Todo) -> Vec<(String, Edit)> {
+    let mut v: Vec<(String, Edit)> = vec![
+        ("no VALARM".into(), on_todo(|t| t.alarm = None)),
+        ("no CREATED".into(), on_todo(|t| t.created = None)),
+        ("no COMPLETED".into(), on_todo(|t| t.completed = None)),
+    ];
+    if t.dtstart.is_some() {
+        v.push(("no DURATION".into(), on_todo(|t| t.duration = None)));
+        v.push(("no DUE".into(), on_todo(|t| t.due = None)));
+    }
+    if t.due.is_some() && t.duration.is_none() {
+        v.push(("no DTSTART".into(), on_todo(|t| t.dtstart = None)));
+    }
+    v
 }
 
 /// One-step simplifications of a range: open at one end.
@@ -407,19 +400,28 @@ pub(super) fn scenario_yaml(case: &Case, min: &Minimal) -> String {
     );
     y.push_str(&block(&obj.ical("{uid}", case.dtstamp()), 10));
     y.push_str("        expect: { status: 201 }\n    steps:\n");
+    y.push_str(&query_steps(range, kind, verdict, &obj.name));
+    y
+}
+
+/// The REPORT steps of a generated scenario: the same query several times, since some servers
+/// answer later queries from an index they build after a few (xandikos after 5), and the index
+/// may disagree with the first answer.
+fn query_steps(range: &TimeRange, kind: CompType, verdict: &Verdict, name: &str) -> String {
+    let mut y = String::new();
     let mut expect =
         String::from("        expect:\n          status: 207\n          multistatus:\n");
     if verdict.matched {
         let _ = write!(
             expect,
             "            exact: true\n            responses:\n              - href: {}\n                props:\n                  D:getetag: any\n",
-            obj.name
+            name
         );
     } else {
         let _ = writeln!(
             expect,
             "            count: 0\n            absent: [{}]",
-            obj.name
+            name
         );
     }
     // The same query several times: some servers answer later queries from an index they
@@ -500,7 +502,7 @@ mod tests {
             let f = dir.join(format!("case{oi}.yaml"));
             std::fs::write(&f, &y).unwrap();
             let loaded = crate::scenario::load_file(&dir, &f, &dir)
-                .unwrap_or_else(|e| panic!("{}\n{y}", e[0].0));
+                .unwrap_or_else(|e| panic!("{}\n{y}", e[0]));
             assert_eq!(loaded.len(), 1);
         }
         let _ = std::fs::remove_dir_all(&dir);

@@ -77,7 +77,7 @@ pub(super) async fn set_calendar_timezone(
     scope.check(origin, &req)?;
     let r = match client.send(&req).await {
         Ok(r) => r,
-        Err(e) => return Ok(Some(e.0)),
+        Err(e) => return Ok(Some(e.to_string())),
     };
     // RFC 4918 §9.2: success is a 207 multistatus; a bare 2xx is taken as success too.
     if r.status != 207 {
@@ -157,6 +157,24 @@ pub(super) async fn query(
         .collect())
 }
 
+/// Why an oracle run did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OracleError {
+    /// The situation could not be set up (too many valid objects refused, a request that
+    /// could not be sent): inconclusive, never a time-range failure.
+    Setup(String),
+    /// A calendar-query disagreed with the oracle, or failed: the requirement is broken.
+    Disagreement(String),
+}
+
+impl fmt::Display for OracleError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OracleError::Setup(m) | OracleError::Disagreement(m) => f.write_str(m),
+        }
+    }
+}
+
 /// Generate the calendar of `seed` (dates relative to `base`), store it in the (empty, scratch)
 /// `calendar`, query it with every range for VEVENT and VTODO, and compare the answers with the
 /// oracle's. The same seed and base give the same calendar and ranges, to reproduce a failure
@@ -169,11 +187,48 @@ pub async fn run_on(
     seed: u64,
     uid_prefix: &str,
     base: NaiveDate,
-) -> Result<Summary, String> {
+) -> Result<Summary, OracleError> {
     let case = generate(seed, uid_prefix, base);
     let mut summary = Summary::default();
-    let tz_refused = set_calendar_timezone(client, origin, calendar, scope).await?;
-    let floating = match &tz_refused {
+    let tz_refused = set_calendar_timezone(client, origin, calendar, scope)
+        .await
+        .map_err(OracleError::Setup)?;
+    let floating = floating_rule(tz_refused, &mut summary);
+    let bench = repro::Bench {
+        client,
+        origin,
+        calendar,
+        scope,
+        floating,
+        horizon: case.horizon,
+        dtstamp: case.dtstamp(),
+    };
+    let mut hrefs = store(&bench, &case, &mut summary)
+        .await
+        .map_err(OracleError::Setup)?;
+    read_back(&bench, &case, &mut hrefs, &mut summary)
+        .await
+        .map_err(OracleError::Setup)?;
+    let mismatches = compare(&bench, &case, &hrefs, &mut summary).await?;
+    if mismatches.is_empty() {
+        return Ok(summary);
+    }
+    // The minimal case: the first disagreement about one of our objects, shrunk.
+    let minimal = match mismatches.iter().find(|m| m.obj.is_some()) {
+        Some(m) => repro::shrink(&bench, &case, &hrefs, m).await,
+        None => None,
+    };
+    Err(OracleError::Disagreement(repro::report(
+        &case,
+        &mismatches,
+        &summary,
+        minimal.as_ref(),
+    )))
+}
+
+/// How floating times are judged, given whether CALDAV:calendar-timezone could be set to UTC.
+fn floating_rule(tz_refused: Option<String>, summary: &mut Summary) -> Floating {
+    match tz_refused {
         None => {
             summary.notes.push(
                 "CALDAV:calendar-timezone set to UTC: floating times and dates are read in UTC"
@@ -188,41 +243,55 @@ pub async fn run_on(
             ));
             Floating::AnyZone
         }
-    };
-    let stamp = case.dtstamp();
+    }
+}
+
+/// Why the server refused one object: the DAV:error conditions and description it gave.
+fn refusal_reason(body: &[u8]) -> String {
+    xml::parse(body)
+        .map(|root| {
+            let mut v: Vec<String> = xml::error_conditions(&root)
+                .iter()
+                .map(|q| q.to_string())
+                .collect();
+            v.extend(
+                root.children
+                    .iter()
+                    .filter(|c| c.name.local == "responsedescription")
+                    .map(|c| c.deep_text()),
+            );
+            v.join(" ")
+        })
+        .unwrap_or_default()
+}
+
+/// Store every object of the case; the normalised href of each stored one, with its index.
+/// A refused object is left out of the comparison (the refusal is noted, but it is not a
+/// time-range failure); a server refusing most of them leaves nothing to judge.
+async fn store(
+    bench: &repro::Bench<'_>,
+    case: &Case,
+    summary: &mut Summary,
+) -> Result<BTreeMap<String, usize>, String> {
     let mut hrefs = BTreeMap::new();
     let mut refused = Vec::new();
     for (i, o) in case.objects.iter().enumerate() {
-        let url = calendar
+        let url = bench
+            .calendar
             .join(&o.name)
             .map_err(|e| format!("cannot form the URL of {}: {e}", o.name))?;
         let mut req = Request::new("PUT", url.clone())
             .header("Content-Type", "text/calendar; charset=utf-8")
             .header("If-None-Match", "*");
-        req.body = Some(o.ical(&o.uid, stamp).into_bytes());
-        scope.check(origin, &req)?;
-        let r = client
+        req.body = Some(o.ical(&o.uid, bench.dtstamp).into_bytes());
+        bench.scope.check(bench.origin, &req)?;
+        let r = bench
+            .client
             .send(&req)
             .await
             .map_err(|e| format!("storing {}: {e}", o.name))?;
         if !(200..300).contains(&r.status) {
-            // A refused object is left out of the comparison (the refusal is reported, but
-            // it is not a time-range failure); a server refusing most of them fails below.
-            let why = xml::parse(&r.body)
-                .map(|root| {
-                    let mut v: Vec<String> = xml::error_conditions(&root)
-                        .iter()
-                        .map(|q| q.to_string())
-                        .collect();
-                    v.extend(
-                        root.children
-                            .iter()
-                            .filter(|c| c.name.local == "responsedescription")
-                            .map(|c| c.deep_text()),
-                    );
-                    v.join(" ")
-                })
-                .unwrap_or_default();
+            let why = refusal_reason(&r.body);
             refused.push(format!(
                 "{} ({}) answered {} {why}",
                 o.name,
@@ -243,44 +312,117 @@ pub async fn run_on(
     }
     if summary.objects * 2 < case.objects.len() {
         return Err(format!(
-            "RFC 4791 §9.9 time-range oracle, seed {seed}: the server refused {} of {} valid \
+            "RFC 4791 §9.9 time-range oracle, seed {}: the server refused {} of {} valid \
              calendar objects, too many to judge time-range queries:\n  {}",
+            case.seed,
             refused.len(),
             case.objects.len(),
             refused.join("\n  ")
         ));
     }
+    Ok(hrefs)
+}
+
+/// List the calendar (PROPFIND Depth 1) and keep, of the objects the server acknowledged, those
+/// it really holds: one answered 201 but not listed is a storage failure, not a time-range one,
+/// so it is left out of the comparison like a refused one; a server that keeps fewer than half
+/// of them (one that answers 201 and stores nothing) leaves nothing to judge: inconclusive.
+async fn read_back(
+    bench: &repro::Bench<'_>,
+    case: &Case,
+    hrefs: &mut BTreeMap<String, usize>,
+    summary: &mut Summary,
+) -> Result<(), String> {
+    let req = Request::new("PROPFIND", bench.calendar.clone())
+        .header("Depth", "1")
+        .xml(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n\
+             <D:propfind xmlns:D=\"DAV:\"><D:prop><D:getetag/></D:prop></D:propfind>\n",
+        );
+    bench.scope.check(bench.origin, &req)?;
+    let r = bench
+        .client
+        .send(&req)
+        .await
+        .map_err(|e| format!("reading the stored objects back (PROPFIND Depth 1): {e}"))?;
+    let listed: BTreeSet<String> = if r.status == 207 {
+        xml::parse(&r.body)
+            .and_then(|root| Multistatus::from_element(&root))
+            .map_err(|e| format!("reading the stored objects back (PROPFIND Depth 1): {e}"))?
+            .responses
+            .into_iter()
+            .map(|resp| resp.href)
+            .collect()
+    } else {
+        return Err(format!(
+            "reading the stored objects back: PROPFIND Depth 1 of the calendar answered {} \
+             (expected 207)\n{}",
+            r.status,
+            http::dump(bench.client, &req, Some(&r), 2000)
+        ));
+    };
+    let missing: Vec<String> = hrefs
+        .keys()
+        .filter(|h| !listed.contains(*h))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    for h in &missing {
+        hrefs.remove(h);
+    }
+    summary.objects = hrefs.len();
+    summary.notes.push(format!(
+        "{} objects acknowledged with 2xx but not listed by PROPFIND Depth 1 of the calendar, \
+         left out: {}",
+        missing.len(),
+        missing.join(", ")
+    ));
+    if hrefs.len() * 2 < case.objects.len() {
+        return Err(format!(
+            "RFC 4791 §9.9 time-range oracle, seed {}: the server acknowledged the calendar \
+             objects, but PROPFIND Depth 1 of the calendar lists only {} of the {} generated, \
+             too few to judge time-range queries\n{}",
+            case.seed,
+            hrefs.len(),
+            case.objects.len(),
+            http::dump(bench.client, &req, Some(&r), 2000)
+        ));
+    }
+    Ok(())
+}
+
+/// Ask every range for VEVENT and VTODO and list where the server and the oracle disagree.
+async fn compare(
+    bench: &repro::Bench<'_>,
+    case: &Case,
+    hrefs: &BTreeMap<String, usize>,
+    summary: &mut Summary,
+) -> Result<Vec<Mismatch>, OracleError> {
+    let seed = case.seed;
     let mut exps = Vec::new();
     for o in &case.objects {
-        exps.push(expand(o, case.horizon).map_err(|e| format!("seed {seed}, {}: {e}", o.name))?);
+        let e = expand(o, case.horizon)
+            .map_err(|e| OracleError::Setup(format!("seed {seed}, {}: {e}", o.name)))?;
+        exps.push(e);
     }
     let mut mismatches = Vec::new();
-    let (mut judged, mut unjudged, mut matches) = (0usize, 0usize, 0usize);
+    let mut tally = Tally::default();
     for (ri, range) in case.ranges.iter().enumerate() {
         for kind in [CompType::Vevent, CompType::Vtodo] {
-            let got = query(client, calendar, range, kind)
+            let got = query(bench.client, bench.calendar, range, kind)
                 .await
-                .map_err(|e| format!("RFC 4791 §9.9 time-range oracle, seed {seed}: {e}"))?;
+                .map_err(|e| {
+                    OracleError::Disagreement(format!(
+                        "RFC 4791 §9.9 time-range oracle, seed {seed}: {e}"
+                    ))
+                })?;
             summary.queries += 1;
-            for (href, &oi) in &hrefs {
-                let v = expected(&case.objects[oi], &exps[oi], range, kind, floating);
-                let inc = got.contains(href);
-                match &v {
-                    None => unjudged += 1,
-                    Some(v) => {
-                        judged += 1;
-                        matches += usize::from(v.matched);
-                        if v.matched != inc {
-                            mismatches.push(Mismatch {
-                                range: ri,
-                                kind,
-                                obj: Some(oi),
-                                href: href.clone(),
-                                included: inc,
-                                verdict: Some(v.clone()),
-                            });
-                        }
-                    }
+            for (href, &oi) in hrefs {
+                let v = expected(&case.objects[oi], &exps[oi], range, kind, bench.floating);
+                if let Some(m) = tally.judge(v, got.contains(href), ri, kind, oi, href) {
+                    mismatches.push(m);
                 }
             }
             for h in got.iter().filter(|h| !hrefs.contains_key(*h)) {
@@ -295,39 +437,59 @@ pub async fn run_on(
             }
         }
     }
-    summary.notes.push(format!(
-        "seed {seed}, dates relative to {base}: {judged} (object, query) pairs judged, {matches} \
-         of them expected to match"
-    ));
-    if unjudged > 0 {
+    tally.notes(case, summary);
+    Ok(mismatches)
+}
+
+/// How many (object, query) pairs were judged, expected to match, or left unjudged.
+#[derive(Default)]
+struct Tally {
+    judged: usize,
+    unjudged: usize,
+    matches: usize,
+}
+
+impl Tally {
+    /// Count one (object, query) pair; the mismatch when the server disagrees.
+    fn judge(
+        &mut self,
+        v: Option<Verdict>,
+        included: bool,
+        range: usize,
+        kind: CompType,
+        obj: usize,
+        href: &str,
+    ) -> Option<Mismatch> {
+        let Some(v) = v else {
+            self.unjudged += 1;
+            return None;
+        };
+        self.judged += 1;
+        self.matches += usize::from(v.matched);
+        (v.matched != included).then(|| Mismatch {
+            range,
+            kind,
+            obj: Some(obj),
+            href: href.to_string(),
+            included,
+            verdict: Some(v),
+        })
+    }
+
+    fn notes(&self, case: &Case, summary: &mut Summary) {
         summary.notes.push(format!(
-            "{unjudged} (object, query) pairs not judged: the answer depends on the zone \
-             floating times are read in"
+            "seed {}, dates relative to {}: {} (object, query) pairs judged, {} of them \
+             expected to match",
+            case.seed, case.base, self.judged, self.matches
         ));
+        if self.unjudged > 0 {
+            summary.notes.push(format!(
+                "{} (object, query) pairs not judged: the answer depends on the zone floating \
+                 times are read in",
+                self.unjudged
+            ));
+        }
     }
-    if mismatches.is_empty() {
-        return Ok(summary);
-    }
-    // The minimal case: the first disagreement about one of our objects, shrunk.
-    let bench = repro::Bench {
-        client,
-        origin,
-        calendar,
-        scope,
-        floating,
-        horizon: case.horizon,
-        dtstamp: stamp,
-    };
-    let minimal = match mismatches.iter().find(|m| m.obj.is_some()) {
-        Some(m) => repro::shrink(&bench, &case, &hrefs, m).await,
-        None => None,
-    };
-    Err(repro::report(
-        &case,
-        &mismatches,
-        &summary,
-        minimal.as_ref(),
-    ))
 }
 
 #[cfg(test)]
@@ -397,7 +559,7 @@ mod tests {
             Err(e) => {
                 println!("FAIL {e}");
                 if let Ok(p) = std::env::var("CCF_ORACLE_OUT") {
-                    std::fs::write(p, e).expect("write CCF_ORACLE_OUT");
+                    std::fs::write(p, e.to_string()).expect("write CCF_ORACLE_OUT");
                 }
             }
         }

@@ -203,13 +203,12 @@ impl Run {
             match sent {
                 Ok(r) => out[k] = Some(r),
                 Err(e) => {
-                    let mut p = plain(format!("request {}: {}", built[k].i, e.0));
+                    let mut p = plain(format!("request {}: {e}", built[k].i));
                     p.exchange = Some(http::dump(&self.client, &built[k].req, None, 4000));
                     p.cause = Some(format!(
-                        "request {} of the {} concurrent requests got no answer ({}), so the answers cannot be checked together",
+                        "request {} of the {} concurrent requests got no answer ({e}), so the answers cannot be checked together",
                         built[k].i,
                         built.len(),
-                        e.0
                     ));
                     return Err(p);
                 }

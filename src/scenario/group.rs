@@ -389,7 +389,11 @@ mod tests {
     fn errors(extra: &str, steps: &str) -> String {
         match load(extra, steps) {
             Ok(_) => panic!("expected a load error:\n{steps}"),
-            Err(e) => e.iter().map(|e| e.0.clone()).collect::<Vec<_>>().join("\n"),
+            Err(e) => e
+                .iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 
@@ -475,6 +479,10 @@ mod tests {
             ),
         );
         assert!(e.contains("do not nest"), "{e}");
+    }
+
+    #[test]
+    fn request_mistakes_have_their_place_and_repeat_its_bounds() {
         // The location of a request's own mistake is the request.
         let e = errors(
             "    repeat: 20\n",

@@ -26,7 +26,7 @@ fn inconclusive_only_on_setup_steps() {
     let errs = load(&bad).expect_err("inconclusive in steps must be refused");
     assert!(
         errs.iter()
-            .any(|e| e.0.contains("only allowed on setup steps")),
+            .any(|e| e.message.contains("only allowed on setup steps")),
         "{errs:?}"
     );
     let empty = format!("{head}    setup:\n{put}        inconclusive:\n          when: {{ status: 403 }}\n          because: \"\"\n    steps:\n{put}");
@@ -44,7 +44,7 @@ fn load_steps(extra: &str, steps: &str) -> Result<Vec<Loaded>, Vec<LoadError>> {
 fn first_error(r: Result<Vec<Loaded>, Vec<LoadError>>) -> String {
     match r {
         Ok(_) => panic!("expected a load error"),
-        Err(e) => e[0].0.clone(),
+        Err(e) => e[0].to_string(),
     }
 }
 

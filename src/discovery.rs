@@ -487,6 +487,16 @@ async fn probe(
     Ok(out)
 }
 
+/// The comma-separated tokens of a header that may come as several field lines.
+fn header_tokens(values: Vec<&str>) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 /// Run discovery. `probe_name` names a scratch calendar to create and delete to read the
 /// calendar-level features; None in read-only mode.
 pub async fn discover(
@@ -500,27 +510,13 @@ pub async fn discover(
         .join("/")
         .map_err(|e| format!("bad --url {start}: {e}"))?;
     let (principal, home) = principal_and_home(client, start, home_override, &mut log).await?;
-    let opts = match client.send(&Request::new("OPTIONS", home.clone())).await {
-        Ok(r) => r,
-        Err(e) => {
-            return Err(failed(
-                client,
-                "OPTIONS on the calendar home",
-                e.to_string(),
-                &log,
-            ))
-        }
-    };
+    let opts = client
+        .send(&Request::new("OPTIONS", home.clone()))
+        .await
+        .map_err(|e| failed(client, "OPTIONS on the calendar home", e.to_string(), &log))?;
     log.identity.record(&opts);
-    let split = |h: Vec<&str>| -> Vec<String> {
-        h.iter()
-            .flat_map(|v| v.split(','))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    };
-    let dav_classes = split(opts.header_all("DAV"));
-    let allow = split(opts.header_all("Allow"));
+    let dav_classes = header_tokens(opts.header_all("DAV"));
+    let allow = header_tokens(opts.header_all("Allow"));
     let mut features: BTreeSet<String> = dav_classes.iter().map(|c| class_feature(c)).collect();
     // A server with a calendar trash bin gets scratch DELETEs that bypass it (purge.rs).
     client

@@ -482,6 +482,18 @@ fn run_suite(
         return die(&e);
     }
     warn_left_behind(&run.client);
+    print_verdict(cli, &run, &results, prof.as_ref(), cmp.as_ref());
+    exit
+}
+
+/// The closing lines: unmet SHOULD/MAY requirements, then the verdict, last.
+fn print_verdict(
+    cli: &Cli,
+    run: &Run,
+    results: &report::Results,
+    prof: Option<&profile::Profile>,
+    cmp: Option<&baseline::Comparison>,
+) {
     let warns = results.count(Kind::Warn);
     if warns > 0 && !cli.opts.strict {
         eprintln!("{warns} SHOULD/MAY-level requirement(s) not met (shown as ignored with \"warning:\"; --strict makes them failures)");
@@ -494,12 +506,11 @@ fn run_suite(
         .or_else(|| run.disc.server.clone())
         .or_else(|| cli.opts.server_name.clone())
         .unwrap_or_else(|| "the server".into());
-    let verdict = match &prof {
-        Some(p) => report::verdict_against(&name, &results, cmp.as_ref(), &p.against()),
-        None => report::verdict(&name, &results, cmp.as_ref()),
+    let verdict = match prof {
+        Some(p) => report::verdict_against(&name, results, cmp, &p.against()),
+        None => report::verdict(&name, results, cmp),
     };
     println!("\n{verdict}");
-    exit
 }
 
 /// --read-only: the checks of every real calendar of the home, one trial per check.

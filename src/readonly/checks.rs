@@ -5,13 +5,18 @@
 //! `{calendar}x.ics`), ETags, statuses and property names; property values and bodies only
 //! with `--show-data`.
 
-use super::survey::{Fetched, Listing, Miss, Survey};
+use super::survey::{Fetched, Got, Listing, Miss, Survey};
 use super::{Calendar, CheckSpec, Options};
 use crate::ical::{self, Component};
 use crate::matching::Diff;
 use crate::outcome::{Failure, Outcome};
 use crate::scenario::Level;
 use std::collections::{BTreeMap, BTreeSet};
+
+mod sync;
+use sync::{
+    getctag_stable, listings, sync_matches_propfind, sync_token_stable, year_equals_months,
+};
 
 /// The reports RFC 4791 §7 defines.
 const CALDAV_REPORTS: &[&str] = &["calendar-query", "calendar-multiget", "free-busy-query"];
@@ -260,64 +265,10 @@ fn query_get_etag(j: &Judge, s: &Survey) -> Outcome {
     if let Err(m) = &s.query {
         return j.inconclusive("REPORT", m);
     }
-    let gone_now = |href: &str| s.list1.as_ref().is_ok_and(|l| !l.contains_key(href));
     let mut diffs = Vec::new();
     let mut errors = Vec::new();
     for f in s.fetched.iter().filter(|f| f.in_query) {
-        let at = j.rel(&f.href);
-        match &f.query_etag {
-            None => diffs.push(j.diff(
-                format!("REPORT calendar-query: response[href={at}]/propstat/prop/D:getetag"),
-                "a strong entity tag",
-                "(missing)",
-            )),
-            Some(e) if e.starts_with("W/") => diffs.push(j.diff(
-                format!("REPORT calendar-query: response[href={at}]/propstat/prop/D:getetag"),
-                "a strong entity tag",
-                e.clone(),
-            )),
-            Some(_) => {}
-        }
-        if let Some(e) = &f.error {
-            errors.push(format!("GET {at}: {e}"));
-            continue;
-        }
-        match f.status {
-            Some(200) => {}
-            Some(st) if gone_now(&f.href) => {
-                errors.push(format!(
-                    "GET {at} answered {st}: gone meanwhile (not counted)"
-                ));
-                continue;
-            }
-            Some(st) => {
-                diffs.push(j.diff(format!("GET {at}: status"), "200", st.to_string()));
-                continue;
-            }
-            None => continue,
-        }
-        match (&f.etag, &f.query_etag) {
-            (None, _) => diffs.push(j.diff(
-                format!("GET {at}: header ETag"),
-                f.query_etag.clone().unwrap_or_else(|| "an ETag".into()),
-                "(missing)",
-            )),
-            (Some(g), Some(q)) if g != q => {
-                if f.reread_etag.as_deref() == Some(g.as_str()) {
-                    errors.push(format!(
-                        "{at} changed between the query and the GET (not counted)"
-                    ));
-                } else {
-                    diffs.push(j.diff(format!("GET {at}: header ETag"), q.clone(), g.clone()));
-                }
-            }
-            (Some(g), _) if g.starts_with("W/") => diffs.push(j.diff(
-                format!("GET {at}: header ETag"),
-                "a strong entity tag",
-                g.clone(),
-            )),
-            _ => {}
-        }
+        query_etag_one(j, s, f, &mut diffs, &mut errors);
     }
     if !diffs.is_empty() {
         let n = diffs.len();
@@ -344,6 +295,71 @@ fn query_get_etag(j: &Judge, s: &Survey) -> Outcome {
             .inconclusive_because("GET", format!("no object could be read: {}", unreadable[0]));
     }
     Outcome::Pass
+}
+
+/// Compare one object's DAV:getetag from calendar-query with the ETag its GET returned.
+fn query_etag_one(
+    j: &Judge,
+    s: &Survey,
+    f: &Fetched,
+    diffs: &mut Vec<Diff>,
+    errors: &mut Vec<String>,
+) {
+    let gone_now = |href: &str| s.list1.as_ref().is_ok_and(|l| !l.contains_key(href));
+    let at = j.rel(&f.href);
+    match &f.query_etag {
+        None => diffs.push(j.diff(
+            format!("REPORT calendar-query: response[href={at}]/propstat/prop/D:getetag"),
+            "a strong entity tag",
+            "(missing)",
+        )),
+        Some(e) if e.starts_with("W/") => diffs.push(j.diff(
+            format!("REPORT calendar-query: response[href={at}]/propstat/prop/D:getetag"),
+            "a strong entity tag",
+            e.clone(),
+        )),
+        Some(_) => {}
+    }
+    if let Some(e) = &f.error {
+        errors.push(format!("GET {at}: {e}"));
+        return;
+    }
+    match f.status {
+        Some(200) => {}
+        Some(st) if gone_now(&f.href) => {
+            errors.push(format!(
+                "GET {at} answered {st}: gone meanwhile (not counted)"
+            ));
+            return;
+        }
+        Some(st) => {
+            diffs.push(j.diff(format!("GET {at}: status"), "200", st.to_string()));
+            return;
+        }
+        None => return,
+    }
+    match (&f.etag, &f.query_etag) {
+        (None, _) => diffs.push(j.diff(
+            format!("GET {at}: header ETag"),
+            f.query_etag.clone().unwrap_or_else(|| "an ETag".into()),
+            "(missing)",
+        )),
+        (Some(g), Some(q)) if g != q => {
+            if f.reread_etag.as_deref() == Some(g.as_str()) {
+                errors.push(format!(
+                    "{at} changed between the query and the GET (not counted)"
+                ));
+            } else {
+                diffs.push(j.diff(format!("GET {at}: header ETag"), q.clone(), g.clone()));
+            }
+        }
+        (Some(g), _) if g.starts_with("W/") => diffs.push(j.diff(
+            format!("GET {at}: header ETag"),
+            "a strong entity tag",
+            g.clone(),
+        )),
+        _ => {}
+    }
 }
 
 /// Property names (COMPONENT.NAME) on the lines where two canonical forms differ.
@@ -380,74 +396,7 @@ fn multiget_matches_get(j: &Judge, s: &Survey) -> Outcome {
     let mut diffs = Vec::new();
     let mut also = Vec::new();
     for f in s.fetched.iter().filter(|f| f.status == Some(200)) {
-        let Some(body) = &f.body else { continue };
-        let at = j.rel(&f.href);
-        let Some(g) = got.get(&f.href) else {
-            diffs.push(j.diff(
-                format!("REPORT calendar-multiget: response[href={at}]"),
-                "a DAV:response",
-                "(missing)",
-            ));
-            continue;
-        };
-        if g.status != 200 {
-            diffs.push(j.diff(
-                format!("REPORT calendar-multiget: response[href={at}]/status"),
-                "200",
-                g.status.to_string(),
-            ));
-            continue;
-        }
-        let Some(data) = &g.data else {
-            diffs.push(j.diff(
-                format!(
-                    "REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"
-                ),
-                "the calendar object",
-                "(missing)",
-            ));
-            continue;
-        };
-        if let (Some(a), Some(b)) = (&g.etag, &f.etag) {
-            if a != b {
-                also.push(format!(
-                    "{at} changed between the GET and the multiget (not compared)"
-                ));
-                continue;
-            }
-        }
-        let (Ok(a), Ok(b)) = (ical::parse(body), ical::parse(data)) else {
-            if ical::parse(body).is_ok() {
-                diffs.push(j.diff(
-                    format!("REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"),
-                    "the iCalendar object GET returns",
-                    "data that is not iCalendar",
-                ));
-            }
-            continue;
-        };
-        let (ca, cb) = (a.canonical(&[]), b.canonical(&[]));
-        if ca != cb {
-            let props = differing_properties(&ca, &cb);
-            let got = if j.opts.show_data {
-                let d = similar::TextDiff::from_lines(&ca, &cb);
-                format!(
-                    "different data:\n{}",
-                    d.unified_diff()
-                        .context_radius(2)
-                        .header("GET", "calendar-multiget")
-                )
-            } else {
-                format!("different data in {}", props.join(", "))
-            };
-            diffs.push(j.diff(
-                format!(
-                    "REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"
-                ),
-                "the iCalendar object GET returns",
-                got,
-            ));
-        }
+        multiget_one(j, f, got, &mut diffs, &mut also);
     }
     if diffs.is_empty() {
         return Outcome::Pass;
@@ -466,251 +415,80 @@ fn multiget_matches_get(j: &Judge, s: &Survey) -> Outcome {
     out
 }
 
-fn not_advertised(what: &str) -> Outcome {
-    Outcome::Ignored(format!(
-        "the calendar does not list {what} in DAV:supported-report-set"
-    ))
-}
-
-fn listings(s: &Survey) -> Result<(&Listing, &Listing), &Miss> {
-    let a = s.list0.as_ref()?;
-    let b = s.list1.as_ref()?;
-    Ok((a, b))
-}
-
-fn sync_matches_propfind(j: &Judge, s: &Survey) -> Outcome {
-    let sync = match &s.sync0 {
-        None => return not_advertised("sync-collection"),
-        Some(Err(m)) => return j.inconclusive("REPORT", m),
-        Some(Ok(x)) => x,
+/// Compare one object's GET body with its calendar-multiget answer.
+fn multiget_one(
+    j: &Judge,
+    f: &Fetched,
+    got: &BTreeMap<String, Got>,
+    diffs: &mut Vec<Diff>,
+    also: &mut Vec<String>,
+) {
+    let Some(body) = &f.body else { return };
+    let at = j.rel(&f.href);
+    let Some(g) = got.get(&f.href) else {
+        diffs.push(j.diff(
+            format!("REPORT calendar-multiget: response[href={at}]"),
+            "a DAV:response",
+            "(missing)",
+        ));
+        return;
     };
-    let (a, b) = match listings(s) {
-        Ok(x) => x,
-        Err(m) => return j.inconclusive("PROPFIND", m),
+    if g.status != 200 {
+        diffs.push(j.diff(
+            format!("REPORT calendar-multiget: response[href={at}]/status"),
+            "200",
+            g.status.to_string(),
+        ));
+        return;
+    }
+    let Some(data) = &g.data else {
+        diffs.push(j.diff(
+            format!("REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"),
+            "the calendar object",
+            "(missing)",
+        ));
+        return;
     };
-    let (stable, seen) = stable_and_seen(a, b);
-    let mut diffs = Vec::new();
-    if !sync.truncated {
-        for h in stable.iter().filter(|h| !sync.present.contains(*h)) {
-            diffs.push(j.diff(
-                format!("REPORT sync-collection: response[href={}]", j.rel(h)),
-                "listed (a member in both Depth 1 listings)",
-                "(missing)",
+    if let (Some(a), Some(b)) = (&g.etag, &f.etag) {
+        if a != b {
+            also.push(format!(
+                "{at} changed between the GET and the multiget (not compared)"
             ));
+            return;
         }
     }
-    for h in sync.present.iter().filter(|h| !seen.contains(*h)) {
-        diffs.push(j.diff(
-            format!("REPORT sync-collection: response[href={}]", j.rel(h)),
-            "(not listed: in neither Depth 1 listing)",
-            "listed",
-        ));
-    }
-    for (h, st) in &sync.with_status {
-        diffs.push(j.diff(
-            format!("REPORT sync-collection: response[href={}]/status", j.rel(h)),
-            "no removed member in an initial report",
-            st.to_string(),
-        ));
-    }
-    if diffs.is_empty() {
-        return Outcome::Pass;
-    }
-    j.fail(
-        "REPORT",
-        format!(
-            "the initial sync-collection lists {} member(s), PROPFIND Depth 1 lists {}: {} difference(s)",
-            sync.present.len(),
-            a.len(),
-            diffs.len()
-        ),
-        diffs,
-    )
-}
-
-fn sync_token_stable(j: &Judge, s: &Survey) -> Outcome {
-    let delta = match (&s.sync0, &s.delta) {
-        (None, _) => return not_advertised("sync-collection"),
-        (Some(Err(m)), _) => return j.inconclusive("REPORT", m),
-        (_, None) => {
-            return j.inconclusive_because("REPORT", "no incremental report was made".into())
-        }
-        (_, Some(Err(m))) if matches!(m.status, Some(403 | 409)) => {
-            let mut f = j.failure("REPORT", m.summary.clone());
-            f.exchange = m.exchange.clone();
-            f.diffs = vec![j.diff(
-                "REPORT sync-collection with the initial token: status".into(),
-                "207 (the token was issued seconds ago and nothing changed)",
-                m.status.map(|x| x.to_string()).unwrap_or_default(),
-            )];
-            return Outcome::Fail(f);
-        }
-        (_, Some(Err(m))) => return j.inconclusive("REPORT", m),
-        (_, Some(Ok(d))) => d,
-    };
-    let (a, b) = match listings(s) {
-        Ok(x) => x,
-        Err(m) => return j.inconclusive("PROPFIND", m),
-    };
-    let moved = changed(a, b);
-    let listed: BTreeSet<&String> = delta
-        .present
-        .iter()
-        .chain(delta.with_status.keys())
-        .collect();
-    let mut diffs = Vec::new();
-    if moved.is_empty() {
-        for h in &listed {
+    let (Ok(a), Ok(b)) = (ical::parse(body), ical::parse(data)) else {
+        if ical::parse(body).is_ok() {
             diffs.push(j.diff(
                 format!(
-                    "REPORT sync-collection with the initial token: response[href={}]",
-                    j.rel(h)
+                    "REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"
                 ),
-                "(not listed: the Depth 1 listings before and after are identical)",
-                "listed",
+                "the iCalendar object GET returns",
+                "data that is not iCalendar",
             ));
         }
-    } else if !delta.truncated {
-        for h in moved.iter().filter(|h| !listed.contains(h)) {
-            diffs.push(j.diff(
-                format!(
-                    "REPORT sync-collection with the initial token: response[href={}]",
-                    j.rel(h)
-                ),
-                "listed (it changed between the two Depth 1 listings)",
-                "(missing)",
-            ));
-        }
-    }
-    if moved.is_empty() {
-        if let (Ok(p0), Ok(p1)) = (&s.props0, &s.props1) {
-            if p0.sync_token.is_some() && p0.sync_token != p1.sync_token {
-                eprintln!(
-                    "readonly/{}::sync-token-stable: note: the DAV:sync-token property changed across reads while nothing changed (not judged)",
-                    j.cal.name
-                );
-            }
-        }
-    }
-    if diffs.is_empty() {
-        return Outcome::Pass;
-    }
-    j.fail(
-        "REPORT",
-        format!(
-            "the sync-collection report with the initial token lists {} member(s); {} changed between the listings",
-            listed.len(),
-            moved.len()
-        ),
-        diffs,
-    )
-}
-
-fn getctag_stable(j: &Judge, s: &Survey) -> Outcome {
-    let (p0, p1) = match (&s.props0, &s.props1) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(m), _) | (_, Err(m)) => return j.inconclusive("PROPFIND", m),
+        return;
     };
-    let Some(c0) = &p0.ctag else {
-        return Outcome::Ignored("the calendar has no CS:getctag".into());
-    };
-    let (a, b) = match listings(s) {
-        Ok(x) => x,
-        Err(m) => return j.inconclusive("PROPFIND", m),
-    };
-    let moved = changed(a, b);
-    let same = p1.ctag.as_ref() == Some(c0);
-    if same && !moved.is_empty() {
-        let diffs = moved
-            .iter()
-            .map(|h| {
-                j.diff(
-                    format!("PROPFIND Depth 1: response[href={}]", j.rel(h)),
-                    format!("{:?}", a.get(h).and_then(|m| m.etag.clone())),
-                    format!(
-                        "{:?} (CS:getctag unchanged)",
-                        b.get(h).and_then(|m| m.etag.clone())
-                    ),
-                )
-            })
-            .collect();
-        return j.fail(
-            "PROPFIND",
+    let (ca, cb) = (a.canonical(&[]), b.canonical(&[]));
+    if ca != cb {
+        let props = differing_properties(&ca, &cb);
+        let got = if j.opts.show_data {
+            let d = similar::TextDiff::from_lines(&ca, &cb);
             format!(
-                "{} member(s) changed between the two reads, but CS:getctag kept its value",
-                moved.len()
-            ),
-            diffs,
-        );
-    }
-    if !same && moved.is_empty() {
-        eprintln!(
-            "readonly/{}::getctag-stable: note: CS:getctag changed across reads although no member changed (caldav-ctag-03 does not forbid it; clients re-read the calendar for nothing)",
-            j.cal.name
-        );
-    }
-    Outcome::Pass
-}
-
-fn year_equals_months(j: &Judge, s: &Survey) -> Outcome {
-    let mut diffs = Vec::new();
-    let mut checked = 0;
-    for r in &s.ranges {
-        let r = match r {
-            Ok(r) => r,
-            Err(m) => return j.inconclusive("REPORT", m),
+                "different data:\n{}",
+                d.unified_diff()
+                    .context_radius(2)
+                    .header("GET", "calendar-multiget")
+            )
+        } else {
+            format!("different data in {}", props.join(", "))
         };
-        checked += 1;
-        let union: BTreeSet<&String> = r.months.iter().flatten().collect();
-        for h in r.in_year.iter().filter(|h| !union.contains(h)) {
-            diffs.push(j.diff(
-                format!(
-                    "REPORT {} {}: response[href={}]",
-                    r.component,
-                    r.year,
-                    j.rel(h)
-                ),
-                "also returned by one of the month queries",
-                "only by the year query",
-            ));
-        }
-        for h in union.iter().filter(|h| !r.in_year.contains(**h)) {
-            let months: Vec<String> = r
-                .months
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| m.contains(*h))
-                .map(|(i, _)| format!("{:02}", i + 1))
-                .collect();
-            diffs.push(j.diff(
-                format!(
-                    "REPORT {} {}: response[href={}]",
-                    r.component,
-                    r.year,
-                    j.rel(h)
-                ),
-                "also returned by the year query",
-                format!("only by the month queries ({})", months.join(", ")),
-            ));
-        }
+        diffs.push(j.diff(
+            format!("REPORT calendar-multiget: response[href={at}]/propstat/prop/C:calendar-data"),
+            "the iCalendar object GET returns",
+            got,
+        ));
     }
-    if checked == 0 {
-        return Outcome::Ignored(
-            "the calendar supports neither VEVENT nor VTODO (supported-calendar-component-set)"
-                .into(),
-        );
-    }
-    if diffs.is_empty() {
-        return Outcome::Pass;
-    }
-    j.fail(
-        "REPORT",
-        format!(
-            "the year's time-range query and the union of its months differ in {} object(s)",
-            diffs.len()
-        ),
-        diffs,
-    )
 }
 
 /// The fetched objects with a body, parsed.
@@ -854,96 +632,4 @@ fn object_resource_rules(j: &Judge, s: &Survey) -> Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn survey_with(get_body: &str, multiget_data: &str) -> Survey {
-        use super::super::survey::Got;
-        let href = "/cal/u/work/a.ics".to_string();
-        let fetched = Fetched {
-            href: href.clone(),
-            raw_href: href.clone(),
-            in_query: true,
-            query_etag: Some("\"1\"".into()),
-            status: Some(200),
-            etag: Some("\"1\"".into()),
-            body: Some(get_body.into()),
-            error: None,
-            reread_etag: None,
-        };
-        let got = Got {
-            status: 200,
-            etag: Some("\"1\"".into()),
-            data: Some(multiget_data.into()),
-        };
-        let miss = || Miss {
-            summary: "not read".into(),
-            status: None,
-            exchange: None,
-        };
-        Survey {
-            props0: Err(miss()),
-            list0: Err(miss()),
-            sync0: None,
-            query: Ok(BTreeMap::from([(
-                href.clone(),
-                (href.clone(), Some("\"1\"".into())),
-            )])),
-            fetched: vec![fetched],
-            not_fetched: 0,
-            multiget: Ok(BTreeMap::from([(href, got)])),
-            ranges: Vec::new(),
-            props1: Err(miss()),
-            list1: Err(miss()),
-            delta: None,
-        }
-    }
-
-    #[test]
-    fn calendar_data_is_shown_only_when_asked() {
-        let ev = |summary: &str| {
-            format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20250101T000000Z\r\nDTSTART:20250101T100000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-        };
-        let s = survey_with(&ev("dentist appointment"), &ev("something else"));
-        let cal = Calendar {
-            name: "work".into(),
-            url: url::Url::parse("http://h/cal/u/work/").unwrap(),
-        };
-        let spec = super::super::CHECKS
-            .iter()
-            .find(|c| c.name == "multiget-matches-get")
-            .unwrap();
-        let mut opts = Options {
-            max_objects: 10,
-            show_data: false,
-            year: 2025,
-        };
-        let hidden = judge(spec, &s, &cal, &opts);
-        let text = hidden.render(crate::outcome::Limits::FULL);
-        assert!(matches!(hidden, Outcome::Fail(_)), "{text}");
-        assert!(text.contains("different data in SUMMARY"), "{text}");
-        assert!(text.contains("{calendar}a.ics"), "{text}");
-        assert!(!text.contains("dentist"), "{text}");
-        opts.show_data = true;
-        let shown = judge(spec, &s, &cal, &opts).render(crate::outcome::Limits::FULL);
-        assert!(shown.contains("dentist appointment"), "{shown}");
-        // The same object in both: a pass.
-        let same = survey_with(&ev("a"), &ev("a").replace("\r\n", "\n"));
-        assert!(matches!(judge(spec, &same, &cal, &opts), Outcome::Pass));
-    }
-
-    #[test]
-    fn differing_properties_names_lines_not_values() {
-        let a = "BEGIN:VEVENT\nSUMMARY:secret a\nUID:1\nEND:VEVENT\n";
-        let b = "BEGIN:VEVENT\nSUMMARY:secret b\nUID:1\nEND:VEVENT\n";
-        assert_eq!(differing_properties(a, b), vec!["SUMMARY".to_string()]);
-    }
-
-    #[test]
-    fn tzids_are_collected_outside_vtimezone() {
-        let c = ical::parse("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:1\r\nDTSTAMP:20250101T000000Z\r\nDTSTART;TZID=Europe/Paris:20250101T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n").unwrap();
-        let mut used = BTreeSet::new();
-        tzids_used(&c, &mut used);
-        assert_eq!(used.into_iter().collect::<Vec<_>>(), vec!["Europe/Paris"]);
-    }
-}
+mod tests;

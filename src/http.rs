@@ -654,20 +654,8 @@ mod tests {
         c.forbid_writes();
         // Nothing listens on port 9: a refusal that names --read-only came before any I/O.
         let u = Url::parse("http://127.0.0.1:9/home/cal/").unwrap();
-        for m in [
-            "PUT",
-            "DELETE",
-            "MKCALENDAR",
-            "MKCOL",
-            "PROPPATCH",
-            "MOVE",
-            "COPY",
-            "POST",
-            "LOCK",
-            "UNLOCK",
-            "ACL",
-            "delete",
-        ] {
+        // Every method the scope guard treats as a write, and one in lower case.
+        for m in scope::WRITE_METHODS.iter().copied().chain(["delete"]) {
             for e in [
                 c.send(&Request::new(m, u.clone())).await.unwrap_err(),
                 c.send_cleanup(&Request::new(m, u.clone()))

@@ -12,7 +12,9 @@ pub struct Scope {
     allowed: Vec<String>,
 }
 
-const WRITE_METHODS: &[&str] = &[
+/// The methods that write (a request naming one, or overriding its method with one, is
+/// checked against the scope).
+pub(crate) const WRITE_METHODS: &[&str] = &[
     "PUT",
     "DELETE",
     "MKCALENDAR",
